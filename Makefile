@@ -66,3 +66,11 @@ test: $(SETUP_STAMP) ## run the test suite
 
 clean: ## remove processed data and artifacts (keeps the venv and caches)
 	rm -rf $(PROCESSED) artifacts/*/
+
+# ---------------------------------------------------------------- train (training stage)
+
+# ---------------------------------------------------------------- evaluate (baseline, eval, report)
+
+# ---------------------------------------------------------------- export and serve (llama.cpp, Ollama, chat)
+
+# ---------------------------------------------------------------- images, docker runner, runpod
