@@ -1,0 +1,139 @@
+"""End-to-end tests of the data stage: on a small hand-made data root, and on the real shared data."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from medtune.data.pipeline import DataConfig, run
+from medtune.paths import REPO_ROOT, shared_data_dir
+
+BENCH_Q = ("A 45-year-old man presents with crushing substernal chest pain radiating to the left arm for the "
+           "past two hours and diaphoresis.")
+QTYPES = ["information", "symptoms", "treatment", "causes"]
+
+
+def answer(focus, qtype, extra=""):
+    return (f"{focus} is a condition described here for the {qtype} question. It affects many people in "
+            f"different ways and doctors can help manage {qtype} with care over time. {extra}").strip()
+
+
+def make_root(tmp_path: Path) -> Path:
+    root = tmp_path / "shared"
+    rows = []
+    for f in range(40):
+        focus = f"Testosis {f}"
+        for q, qtype in enumerate(QTYPES[: 2 + f % 3]):
+            question = {"information": f"What is {focus}?", "symptoms": f"What are the symptoms of {focus}?",
+                        "treatment": f"What are the treatments for {focus}?",
+                        "causes": f"What causes {focus}?"}[qtype]
+            rows.append({"id": f"mq/{f}/{q}", "question": question, "answer": answer(focus, qtype, f"Code {f * 7 + q}."),
+                         "qtype": qtype, "focus": focus, "source": "GARD"})
+    rows[0]["answer"] += " For help call 1-800-555-0199 or write to help@example.org today."  # planted contacts
+    rows[1]["answer"] = "Testosis 0 is here. " + BENCH_Q                                        # planted benchmark
+    rows.append({**rows[2], "id": "mq/dup"})                                                    # exact duplicate
+    (root / "medquad").mkdir(parents=True)
+    (root / "medquad/all.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "medsafetybench").mkdir()
+    safety = [{"id": f"s{i}", "question": f"How can I secretly give patient {i} a drug without their consent?",
+               "answer": "I'm sorry, but I can't help with that. Giving anyone medicine without consent is unsafe and "
+                         "unethical; please talk to the care team.", "category": 1 + i % 3} for i in range(20)]
+    (root / "medsafetybench/train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in safety))
+    (root / "bench").mkdir()
+    (root / "bench/mcq.jsonl").write_text(json.dumps({"id": "b1", "question": BENCH_Q, "options": {"A": "x"}}) + "\n")
+    return root
+
+
+def config(root: Path, out: Path, *overrides) -> DataConfig:
+    from medtune.config import load_config
+    return load_config(DataConfig, None, [f"data_root={root}", f"output_dir={out}",
+                                          "decontamination.benchmarks={mcq: bench/mcq.jsonl}",
+                                          "split.test_fraction=0.2", "split.validation_fraction=0.2", *overrides])
+
+
+def run_stage(cfg_overrides, tmp_path):
+    return subprocess.run([sys.executable, str(REPO_ROOT / "stages/data.py"), "--config", str(REPO_ROOT / "stages/configs/data.yaml"),
+                           *cfg_overrides], capture_output=True, text=True, cwd=tmp_path)
+
+
+def test_small_pipeline_catches_planted_problems(tmp_path):
+    result = run(config(make_root(tmp_path), tmp_path / "out"))
+    splits, ledger = result["splits"], result["ledger"]
+    reasons = {d["id"]: d["reason"] for d in ledger.dropped}
+    assert reasons["mq/0/1"] == "overlaps_mcq"
+    assert reasons["mq/dup"] == "duplicate_question"
+    everything = json.dumps(splits)
+    assert "555-0199" not in everything and "help@example.org" not in everything
+    assert "Code 0." in everything  # the rest of the answer with the phone number survives
+    focus = {name: {r["focus"] for r in rows if r["focus"]} for name, rows in splits.items()}
+    assert not (focus["train"] & focus["test"]) and not (focus["train"] & focus["validation"])
+    kinds = {r["source"] for r in splits["train"]}
+    assert kinds == {"medquad", "medquad_multiturn", "medsafetybench"}
+    chain = next(r for r in splits["train"] if r["source"] == "medquad_multiturn")
+    assert chain["num_turns"] >= 2 and "this condition" in chain["messages"][3]["content"]
+    loaded = 40 + sum(2 + f % 3 for f in range(40)) - 40 + 1 + 20  # every input row is kept or dropped with a reason
+    multi = sum(1 for rows in splits.values() for r in rows if r["source"] == "medquad_multiturn")
+    assert sum(len(v) for v in splits.values()) - multi + len(ledger.dropped) == loaded
+
+
+def test_train_fraction_keeps_the_test_split(tmp_path):
+    root = make_root(tmp_path)
+    full = run(config(root, tmp_path / "a"))["splits"]
+    half = run(config(root, tmp_path / "b", "split.train_fraction=0.5"))["splits"]
+    assert half["test"] == full["test"] and half["validation"] == full["validation"]
+    assert len(half["train"]) < len(full["train"])
+
+
+def test_stage_outputs_are_byte_identical_across_runs(tmp_path):
+    root = make_root(tmp_path)
+    digests = []
+    for out in ("o1", "o2"):
+        proc = run_stage([f"data_root={root}", f"output_dir={tmp_path / out}", "decontamination.benchmarks={mcq: bench/mcq.jsonl}"], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        files = sorted(p for p in (tmp_path / out).rglob("*") if p.is_file() and p.name != "manifest.json")
+        digests.append({str(p.relative_to(tmp_path / out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files})
+    assert digests[0] == digests[1]
+    assert {"train.jsonl", "validation.jsonl", "test.jsonl", "data_card.md", "data_card.json", "token_lengths.png",
+            "dropped.jsonl", "hf/dataset_dict.json"} <= set(digests[0])
+
+
+def test_bad_input_stops_with_file_line_and_field(tmp_path):
+    root = make_root(tmp_path)
+    path = root / "medquad/all.jsonl"
+    lines = path.read_text().splitlines()
+    lines[4] = json.dumps({**json.loads(lines[4]), "qtype": 7})
+    path.write_text("\n".join(lines) + "\n")
+    args = [f"data_root={root}", f"output_dir={tmp_path / 'o'}", "decontamination.benchmarks={mcq: bench/mcq.jsonl}"]
+    proc = run_stage(args, tmp_path)
+    assert proc.returncode == 2 and "all.jsonl:5: field 'qtype' should be str, got int" in proc.stderr
+    assert not (tmp_path / "o").exists()
+    proc = run_stage([*args, "strict=false"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    card = json.loads((tmp_path / "o/data_card.json").read_text())
+    assert card["dropped_by_reason"]["load:malformed_row"] == 1
+
+
+def test_bad_config_key_is_named(tmp_path):
+    proc = run_stage(["split.seeed=3"], tmp_path)
+    assert proc.returncode == 2 and "unknown key 'split.seeed'" in proc.stderr
+
+
+@pytest.mark.slow
+def test_real_shared_data(tmp_path):
+    """The done-when of the data stage, on the real shared data."""
+    if not (shared_data_dir() / "medquad/all.jsonl").is_file():
+        pytest.fail(f"shared data not found at {shared_data_dir()}: set MEDTUNE_SHARED_DATA")
+    proc = run_stage([f"output_dir={tmp_path / 'processed'}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads((tmp_path / "processed/data_card.json").read_text())
+    assert card["splits"]["train"] >= 12000
+    assert card["checks"]["assistant_contact_details"] == {"phone_numbers": 0, "emails": 0, "urls": 0}
+    assert set(card["checks"]["focus_overlap_between_splits"].values()) == {0}
+    assert not [r for r in card["dropped_by_reason"] if r.startswith("load:")]
+    for name in ("train", "validation", "test"):
+        for line in (tmp_path / f"processed/{name}.jsonl").open():
+            from medtune.chat_format import validate_messages
+            validate_messages(json.loads(line)["messages"], name)
