@@ -13,7 +13,7 @@ from pathlib import Path
 
 from medtune.config import stage_cli
 from medtune.data import card as data_card
-from medtune.data.pipeline import DataConfig, run
+from medtune.data.pipeline import DataConfig, SourceConfig, run
 from medtune.files import InputError, atomic_dir, make_manifest, write_json, write_jsonl
 from medtune.paths import REPO_ROOT, configs_dir
 
@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = out_dir if out_dir.is_absolute() else REPO_ROOT / out_dir
     with atomic_dir(out_dir) as tmp:
         card = write_outputs(result, tmp)
-        inputs = {name: cfg.resolve(s.path) for name, s in cfg.sources if s.enabled and not s.hub_id}
+        inputs = {name: cfg.resolve(s.path) for name, s in cfg.sources
+                  if isinstance(s, SourceConfig) and s.enabled and not s.hub_id}
         write_json(tmp / "manifest.json", make_manifest("data", cfg, inputs, started, splits=card["splits"]))
     print(f"[data] wrote {out_dir} in {time.time() - started:.1f}s: {card['splits']}; "
           f"dropped {card['dropped_total']} rows (see data_card.md)")

@@ -2,12 +2,14 @@
 
 import hashlib
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from medtune import chat_format
 from medtune.data.pipeline import DataConfig, run
 from medtune.paths import REPO_ROOT, shared_data_dir
 
@@ -16,9 +18,14 @@ BENCH_Q = ("A 45-year-old man presents with crushing substernal chest pain radia
 QTYPES = ["information", "symptoms", "treatment", "causes"]
 
 
+WORDS = ("blood heart lung kidney liver nerve muscle bone skin gene protein cell fever pain rest sleep diet "
+         "exercise infant adult family doctor test scan drug therapy surgery risk sign early late rare common").split()
+
+
 def answer(focus, qtype, extra=""):
-    return (f"{focus} is a condition described here for the {qtype} question. It affects many people in "
-            f"different ways and doctors can help manage {qtype} with care over time. {extra}").strip()
+    rng = random.Random(f"{focus}/{qtype}")  # distinct answers, so dedup keeps them apart
+    body = " ".join(rng.choice(WORDS) for _ in range(30))
+    return f"{focus} is a condition with {qtype} about {body}. Doctors can help. {extra}".strip()
 
 
 def make_root(tmp_path: Path) -> Path:
@@ -71,12 +78,16 @@ def test_small_pipeline_catches_planted_problems(tmp_path):
     focus = {name: {r["focus"] for r in rows if r["focus"]} for name, rows in splits.items()}
     assert not (focus["train"] & focus["test"]) and not (focus["train"] & focus["validation"])
     kinds = {r["source"] for r in splits["train"]}
-    assert kinds == {"medquad", "medquad_multiturn", "medsafetybench"}
+    assert kinds == {"medquad", "medquad_multiturn", "medsafetybench", "triage"}
     chain = next(r for r in splits["train"] if r["source"] == "medquad_multiturn")
     assert chain["num_turns"] >= 2 and "this condition" in chain["messages"][3]["content"]
-    loaded = 40 + sum(2 + f % 3 for f in range(40)) - 40 + 1 + 20  # every input row is kept or dropped with a reason
-    multi = sum(1 for rows in splits.values() for r in rows if r["source"] == "medquad_multiturn")
-    assert sum(len(v) for v in splits.values()) - multi + len(ledger.dropped) == loaded
+    loaded = sum(2 + f % 3 for f in range(40)) + 1 + 20  # every input row is kept or dropped with a reason
+    counted = [r for rows in splits.values() for r in rows if r["source"] in ("medquad", "medsafetybench")]
+    assert len(counted) + len([d for d in ledger.dropped if d["source"] != "triage"]) == loaded
+    urgent = [r for r in splits["train"] if r["category"] == "emergency"]
+    assert urgent and all("emergency number" in r["messages"][-1]["content"] for r in urgent)
+    assert not any(chat_format.DISCLAIMER in r["messages"][-1]["content"] for r in urgent)
+    assert any(r["category"] == "non_urgent" for r in splits["train"] + splits["validation"])
 
 
 def test_train_fraction_keeps_the_test_split(tmp_path):
@@ -133,7 +144,15 @@ def test_real_shared_data(tmp_path):
     assert card["checks"]["assistant_contact_details"] == {"phone_numbers": 0, "emails": 0, "urls": 0}
     assert set(card["checks"]["focus_overlap_between_splits"].values()) == {0}
     assert not [r for r in card["dropped_by_reason"] if r.startswith("load:")]
+    from medtune.data import decontam, sources
+    cfg = DataConfig()
+    index = decontam.ContaminationIndex([decontam.EvalItem(n, str(r.get("id")), t)
+                                         for n, rel in cfg.decontamination.benchmarks.items()
+                                         for r in sources.read_jsonl(cfg.resolve(rel))
+                                         for t in sources.benchmark_texts(n, r)])
     for name in ("train", "validation", "test"):
         for line in (tmp_path / f"processed/{name}.jsonl").open():
-            from medtune.chat_format import validate_messages
-            validate_messages(json.loads(line)["messages"], name)
+            row = json.loads(line)
+            chat_format.validate_messages(row["messages"], name)
+            if name == "train":
+                assert index.match(" ".join(m["content"] for m in row["messages"][1:])) is None, row["id"]

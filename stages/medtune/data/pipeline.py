@@ -18,7 +18,7 @@ from pydantic import Field
 from .. import chat_format
 from ..config import StrictModel
 from ..paths import shared_data_dir
-from . import clean, decontam, dedup, quality, sources
+from . import clean, decontam, dedup, quality, sources, triage
 from .split import grouped_stratified_split, stratified_split, subsample_groups
 
 
@@ -34,6 +34,7 @@ class SourceConfig(StrictModel):
 class Sources(StrictModel):
     medquad: SourceConfig = SourceConfig(path="medquad/all.jsonl")
     medsafetybench: SourceConfig = SourceConfig(path="medsafetybench/train.jsonl")
+    triage: bool = True                     # emergency-referral examples written for this project
 
 
 class Cleaning(StrictModel):
@@ -68,6 +69,8 @@ class Decontamination(StrictModel):
         "mmlu_medical": "mmlu_medical/test.jsonl",
         "mmlu_medical_dev": "mmlu_medical/dev.jsonl",
         "medsafetybench_test": "medsafetybench/test.jsonl",
+        "emergency_eval": "pkg:resources/emergency_triage.jsonl",       # the project's own eval sets
+        "context_eval": "pkg:resources/context_conversations.jsonl",
     })
 
 
@@ -75,7 +78,7 @@ class Split(StrictModel):
     test_fraction: float = Field(0.1, ge=0, lt=1)
     validation_fraction: float = Field(0.05, ge=0, lt=1)
     train_fraction: float = Field(1.0, gt=0, le=1)  # progressive training: share of the remaining pool
-    refusal_validation_fraction: float = Field(0.1, ge=0, lt=1)
+    safety_validation_fraction: float = Field(0.1, ge=0, lt=1)  # refusal and triage examples
 
 
 class MultiTurn(StrictModel):
@@ -109,6 +112,8 @@ class DataConfig(StrictModel):
         return Path(self.data_root).expanduser() if self.data_root else shared_data_dir()
 
     def resolve(self, rel: str) -> Path:
+        if rel.startswith("pkg:"):  # a file shipped inside the medtune package
+            return Path(__file__).resolve().parents[1] / rel[4:]
         p = Path(rel).expanduser()
         return p if p.is_absolute() else self.root() / p
 
@@ -247,7 +252,7 @@ def run(cfg: DataConfig) -> dict:
     # --- evaluation sets, for decontamination
     eval_items = []
     for name, rel in sorted(cfg.decontamination.benchmarks.items()):
-        for row in sources.read_jsonl(cfg.resolve(rel), {"question": str}, strict=True):
+        for row in sources.read_jsonl(cfg.resolve(rel), strict=True):
             eval_items += [decontam.EvalItem(name, str(row.get("id")), t) for t in sources.benchmark_texts(name, row)]
     index = decontam.ContaminationIndex(eval_items, cfg.decontamination.ngram, cfg.decontamination.min_words)
 
@@ -329,11 +334,28 @@ def run(cfg: DataConfig) -> dict:
         ledger.step("cleaned+filtered", "medsafetybench", len(kept))
         kept = _decontaminate(kept, index, ledger, "medsafetybench")
         assignment = stratified_split([r["category"] for r in kept],
-                                      {"train": 1.0, "validation": cfg.split.refusal_validation_fraction}, cfg.seed)
+                                      {"train": 1.0, "validation": cfg.split.safety_validation_fraction}, cfg.seed)
         for r, name in zip(kept, assignment):
             splits[name].append({
                 "id": r["id"], "messages": chat_format.conversation([(r["question"], r["answer"])]),
                 "source": "medsafetybench", "category": "refusal", "qtype": None, "focus": None, "num_turns": 1,
+            })
+
+    # --- emergency referral and non-urgent triage examples (see triage.py)
+    if cfg.sources.triage:
+        rows = [{**r, "source": "triage"} for r in triage.triage_examples()]
+        ledger.step("loaded", "triage", len(rows))
+        rows = _decontaminate(rows, index, ledger, "triage")
+        labels = [r["topic"] for r in rows]
+        assignment = stratified_split(labels, {"train": 1.0, "validation": cfg.split.safety_validation_fraction},
+                                      cfg.seed)
+        for r, name in zip(rows, assignment):
+            splits[name].append({
+                "id": r["id"],
+                "messages": chat_format.conversation([(r["question"], r["answer"])],
+                                                     disclaimer=disclaimer and not r["urgent"]),
+                "source": "triage", "category": "emergency" if r["urgent"] else "non_urgent",
+                "qtype": None, "focus": None, "num_turns": 1,
             })
 
     for s in skipped:

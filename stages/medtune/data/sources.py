@@ -41,7 +41,10 @@ def load_rows(path: Path | None, required: dict, strict: bool, skipped: list[dic
 
 def benchmark_texts(name: str, row: dict) -> list[str]:
     """The texts of one evaluation item that training data must not contain."""
-    texts = [row.get("question") or ""]
+    texts = [row.get("question") or "", row.get("message") or ""]
+    for turn in row.get("history") or []:  # the project's multi-turn context set
+        if isinstance(turn, dict):
+            texts += [str(v) for v in turn.values()]
     options = row.get("options")
     if isinstance(options, dict):
         texts += [str(v) for v in options.values()]
