@@ -7,6 +7,7 @@ Writes data/processed/ (see stages/medtune/data/__init__.py for the format) atom
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ def write_outputs(result: dict, out: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.time()
+    os.environ["TOKENIZERS_PARALLELISM"] = "true"  # this stage never forks: let the tokenizer use every core
     cfg, args = stage_cli(DataConfig, __doc__.splitlines()[0], configs_dir() / "data.yaml", argv)
     try:
         result = run(cfg)

@@ -32,7 +32,7 @@ def token_lengths(splits: dict[str, list[dict]], tokenizer) -> dict[str, list[in
     out = {}
     for name, rows in splits.items():
         texts = [chat_format.render(tokenizer, r["messages"]) for r in rows]
-        out[name] = [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+        out[name] = [len(e.ids) for e in tokenizer.backend_tokenizer.encode_batch(texts, add_special_tokens=False)]
     return out
 
 

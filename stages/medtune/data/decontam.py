@@ -31,25 +31,27 @@ class ContaminationIndex:
     def __init__(self, items: list[EvalItem], n: int = 13, min_words: int = 8):
         self.n, self.min_words = n, min_words
         self.long: dict[tuple, tuple[str, str]] = {}
-        self.short: dict[int, dict[tuple, tuple[str, str]]] = {}
+        # short items (min_words <= length < n) are keyed by their first min_words words, so a text
+        # is scanned once per table instead of once per short length
+        self.short: dict[tuple, list[tuple[tuple, tuple[str, str]]]] = {}
         for item in items:
             toks = words(item.text)
             if len(toks) >= n:
                 for g in ngrams(toks, n):
                     self.long.setdefault(g, (item.benchmark, item.id))
             elif len(toks) >= min_words:
-                self.short.setdefault(len(toks), {}).setdefault(tuple(toks), (item.benchmark, item.id))
+                self.short.setdefault(tuple(toks[:min_words]), []).append((tuple(toks), (item.benchmark, item.id)))
 
     def match(self, text: str) -> tuple[str, str] | None:
         """(benchmark, item id) of the first evaluation item the text overlaps, else None."""
         toks = words(text)
+        long = self.long
         for g in ngrams(toks, self.n):
-            hit = self.long.get(g)
-            if hit:
-                return hit
-        for length, table in self.short.items():
-            for g in ngrams(toks, length):
-                hit = table.get(g)
-                if hit:
-                    return hit
+            if g in long:
+                return long[g]
+        if self.short:
+            for i, g in enumerate(ngrams(toks, self.min_words)):
+                for whole, hit in self.short.get(g, ()):
+                    if tuple(toks[i:i + len(whole)]) == whole:
+                        return hit
         return None

@@ -158,10 +158,12 @@ def _clean_and_filter(rows: list[dict], cfg: DataConfig, ledger: Ledger, source:
             for r in rows]
     limit = cfg.cleaning.max_answer_tokens
     capped = 0
-    for row, enc in zip(rows, counter.encode([r["answer"] for r in rows])):
+    for row, enc, q_tokens in zip(rows, counter.encode([r["answer"] for r in rows]),
+                                  counter.count([r["question"] for r in rows])):
         if len(enc.ids) > limit:  # cut after the last whole sentence that fits in `limit` tokens
             row["answer"] = clean.cap_at_char(row["answer"], enc.offsets[limit - 1][1])
             capped += 1
+        row["tokens"] = q_tokens + min(len(enc.ids), limit)  # for the multi-turn length budget
     kept = []
     for row in rows:
         reason = quality.quality_reason(row["question"], row["answer"], cfg.cleaning.min_answer_words,
@@ -170,8 +172,6 @@ def _clean_and_filter(rows: list[dict], cfg: DataConfig, ledger: Ledger, source:
             ledger.drop(row, "quality", reason)
             continue
         kept.append(row)
-    for row, n in zip(kept, counter.count([r["question"] + "\n" + r["answer"] for r in kept])):
-        row["tokens"] = n
     ledger.step("cleaned+filtered", source, len(kept), answers_capped=capped)
     return kept
 
