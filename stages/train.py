@@ -1,0 +1,37 @@
+"""Training stage: LoRA / QLoRA fine-tuning of a preset on data/processed, writing artifacts/<run>/.
+
+    make train                                   # CPU profile of the embedded model (the default)
+    make train TRAIN_CONFIG=stages/configs/train/qwen2.5-1.5b_qlora.yaml
+    make train RESUME=1                          # continue from the last checkpoint
+    python stages/train.py --config stages/configs/train/smollm2-135m_lora_cpu.yaml training.max_steps=20
+
+Outputs in artifacts/<run_name>/: adapter/, merged/ (16-bit, tokenizer + chat template, generation config
+whose EOS ids include the end-of-turn token), metrics.jsonl/.csv, tensorboard/, loss_curve.png,
+train_summary.json and manifest.json. Checkpoints live in artifacts/<run_name>.work/.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from medtune.config import stage_cli
+from medtune.files import InputError
+from medtune.models import ModelError
+from medtune.paths import configs_dir
+from medtune.training import TrainConfig, TrainError, run
+
+DEFAULT_CONFIG = configs_dir() / "train" / "smollm2-135m_lora_cpu.yaml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg, _ = stage_cli(TrainConfig, __doc__.splitlines()[0], DEFAULT_CONFIG, argv)
+    try:
+        run(cfg)
+    except (TrainError, ModelError, InputError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+"""Training stage on the embedded SmolLM2-135M: labels, padding, errors, a real tiny run, resume, merge."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from medtune.chat_format import DISCLAIMER, conversation
+from medtune.files import write_jsonl
+from medtune.models import ModelError, load_model, load_tokenizer
+from medtune.training import (IGNORE_INDEX, TrainConfig, TrainError, check_device, run, set_pad_token,
+                              tokenize_conversation)
+
+PRESET = "smollm2-135m"
+EOT = "<|im_end|>"
+
+QA = [
+    ("What is anemia?", "Anemia means the blood has too few healthy red blood cells to carry oxygen."),
+    ("What causes a common cold?", "Colds are caused by viruses, most often rhinoviruses."),
+    ("What is hypertension?", "Hypertension is blood pressure that stays higher than normal."),
+    ("What is asthma?", "Asthma is a long-term condition in which the airways swell and narrow."),
+    ("What is a migraine?", "A migraine is a headache, often on one side, that can come with nausea."),
+    ("What is type 2 diabetes?", "Type 2 diabetes is a condition in which blood sugar stays too high."),
+    ("What is eczema?", "Eczema is a skin condition that makes the skin dry, itchy and red."),
+    ("What is gout?", "Gout is a form of arthritis caused by uric acid crystals in a joint."),
+    ("What is a cataract?", "A cataract is a clouding of the lens of the eye."),
+    ("What is tinnitus?", "Tinnitus is hearing ringing or other sounds that no outside source makes."),
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    tok = load_tokenizer(PRESET)
+    set_pad_token(tok, EOT)
+    return tok
+
+
+def labelled_text(tokenizer, item) -> str:
+    return tokenizer.decode([t for t, lab in zip(item["input_ids"], item["labels"]) if lab != IGNORE_INDEX])
+
+
+def test_labels_cover_every_assistant_turn_and_its_end_of_turn(tokenizer):
+    messages = conversation([QA[0], QA[1], QA[2]], disclaimer=True)
+    item = tokenize_conversation(tokenizer, messages, EOT)
+    answers = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert labelled_text(tokenizer, item) == "".join(a + EOT for a in answers)
+    eot_id = tokenizer.convert_tokens_to_ids(EOT)
+    labelled_eot = [lab for lab in item["labels"] if lab == eot_id]
+    assert len(labelled_eot) == len(answers)
+    # the end-of-turn tokens closing the system and user turns are not trained
+    assert item["input_ids"].count(eot_id) == len(messages)
+    assert item["labels"][-1] == IGNORE_INDEX or item["labels"][-1] == eot_id
+    # the tokens are those of the plain rendering (what the model sees at inference)
+    assert item["input_ids"] == tokenizer(tokenizer.apply_chat_template(messages, tokenize=False),
+                                          add_special_tokens=False)["input_ids"]
+
+
+def test_only_last_turn_for_reference_answers(tokenizer):
+    messages = conversation([QA[3], QA[4]], disclaimer=True)
+    item = tokenize_conversation(tokenizer, messages, EOT, only_last=True)
+    assert labelled_text(tokenizer, item) == messages[-1]["content"] + EOT
+    assert messages[-1]["content"].endswith(DISCLAIMER)
+
+
+def test_padding_never_masks_the_end_of_turn_token(tokenizer):
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    assert tokenizer.pad_token != EOT  # SmolLM2 ships pad == eos == <|im_end|>
+    eot_id = tokenizer.convert_tokens_to_ids(EOT)
+    short = tokenize_conversation(tokenizer, conversation([QA[5]]), EOT)
+    long = tokenize_conversation(tokenizer, conversation([QA[6], QA[7]]), EOT)
+    batch = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id)([short, long])
+    for row, item in zip(batch["labels"].tolist(), [short, long]):
+        assert row.count(eot_id) == item["labels"].count(eot_id) > 0
+    assert batch["input_ids"][0, len(short["input_ids"]):].eq(tokenizer.pad_token_id).all()
+
+
+def test_truncation_keeps_prefix(tokenizer):
+    messages = conversation([QA[8]])
+    full = tokenize_conversation(tokenizer, messages, EOT)
+    cut = tokenize_conversation(tokenizer, messages, EOT, max_length=10)
+    assert cut["input_ids"] == full["input_ids"][:10] and cut["labels"] == full["labels"][:10]
+
+
+def write_data(folder, n_train=16, n_val=4):
+    folder.mkdir(parents=True, exist_ok=True)
+    system = "You are a careful medical assistant."
+    rows = [{"id": str(i), "messages": conversation([QA[i % len(QA)]], system=system, disclaimer=True)}
+            for i in range(n_train + n_val)]
+    write_jsonl(folder / "train.jsonl", rows[:n_train])
+    write_jsonl(folder / "validation.jsonl", rows[n_train:])
+    return folder
+
+
+def tiny_config(data_dir, run_name, **training) -> TrainConfig:
+    return TrainConfig.model_validate({
+        "run_name": run_name,
+        "model": {"preset": PRESET, "dtype": "float32"},
+        "lora": {"r": 8, "alpha": 16, "dropout": 0.0},
+        "data": {"dir": str(data_dir), "max_length": 64},
+        "training": {"max_steps": 6, "batch_size": 2, "learning_rate": 2e-3, "warmup_ratio": 0.0,
+                     "eval_steps": 3, "logging_steps": 1, "early_stopping_patience": None,
+                     "lr_scheduler": "linear", **training},
+        "merge": {"dtype": "float32"},
+        "report_to": [],
+    })
+
+
+def test_errors_name_the_fix(tmp_path):
+    with pytest.raises(TrainError, match="make data"):
+        run(tiny_config(tmp_path / "missing", "x"))
+    data = write_data(tmp_path / "data")
+    cfg = tiny_config(data, "x")
+    cfg.model.preset = "nope"
+    with pytest.raises(ModelError, match="presets: smollm2-135m"):
+        run(cfg)
+    if not torch.cuda.is_available():
+        for override in ({"method": "qlora"}, {"backend": "unsloth"}):
+            cfg = tiny_config(data, "x", **override)
+            with pytest.raises(TrainError, match="CUDA"):
+                check_device(cfg)
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    data = write_data(root / "data")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MEDTUNE_ARTIFACTS_DIR", str(root / "artifacts"))
+    out = run(tiny_config(data, "full"))
+    yield root, data, out
+    mp.undo()
+
+
+@pytest.mark.slow
+def test_loss_falls_and_outputs_are_complete(full_run):
+    _, _, out = full_run
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["eval_loss_final"] < summary["eval_loss_initial"]
+    losses = [json.loads(line)["loss"] for line in (out / "metrics.jsonl").read_text().splitlines()
+              if "loss" in json.loads(line)]
+    assert losses[-1] < losses[0]
+    for name in ("adapter/adapter_config.json", "merged/model.safetensors", "merged/chat_template.jinja",
+                 "loss_curve.png", "metrics.csv", "manifest.json"):
+        assert (out / name).is_file(), name
+    gen = json.loads((out / "merged" / "generation_config.json").read_text())
+    tok = load_tokenizer(PRESET)
+    assert tok.convert_tokens_to_ids(EOT) in gen["eos_token_id"]
+    assert gen["pad_token_id"] != tok.convert_tokens_to_ids(EOT)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["tokens_seen"] > 0 and manifest["inputs"]["train"]["sha256"]
+
+
+@pytest.mark.slow
+def test_resume_reaches_the_same_loss(full_run):
+    root, data, out = full_run
+    assert run(tiny_config(data, "resumed", stop_after_steps=3)) is None
+    resumed = run(tiny_config(data, "resumed", resume=True))
+    a = json.loads((out / "train_summary.json").read_text())
+    b = json.loads((resumed / "train_summary.json").read_text())
+    assert b["global_step"] == a["global_step"] == 6
+    assert b["eval_loss_final"] == pytest.approx(a["eval_loss_final"], rel=1e-3)
+    assert b["train_loss_last"] == pytest.approx(a["train_loss_last"], rel=1e-3)
+
+
+@pytest.mark.slow
+def test_merged_logits_equal_base_plus_adapter(full_run):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    _, _, out = full_run
+    tok = load_tokenizer(PRESET)
+    ids = tok(tok.apply_chat_template(conversation([QA[9]]), tokenize=False), return_tensors="pt").input_ids
+    with torch.no_grad():
+        base_logits = load_model(PRESET).eval()(ids).logits
+        peft_logits = PeftModel.from_pretrained(load_model(PRESET), str(out / "adapter")).eval()(ids).logits
+        merged_logits = AutoModelForCausalLM.from_pretrained(out / "merged", dtype=torch.float32).eval()(ids).logits
+    adapter_effect = (peft_logits - base_logits).abs().max().item()
+    assert adapter_effect > 0.1
+    assert (merged_logits - peft_logits).abs().max().item() < 1e-3 * max(1.0, adapter_effect)
+
+
+def test_every_preset_config_is_valid_and_shows_its_command():
+    from medtune.config import load_config
+    from medtune.models import get_preset
+    from medtune.paths import configs_dir
+
+    paths = sorted((configs_dir() / "train").glob("*.yaml"))
+    assert any(p.name == "smollm2-135m_lora_cpu.yaml" for p in paths)
+    for path in paths:
+        cfg = load_config(TrainConfig, path)
+        get_preset(cfg.model.preset)
+        assert path.stem.startswith(cfg.model.preset + "_") and f"_{cfg.training.method}" in path.stem
+        header = path.read_text().split("run_name:")[0]
+        assert f"configs/train/{path.name}" in header
+
+
+def test_overlong_rows_are_dropped_and_counted(tmp_path, tokenizer):
+    from medtune.training import load_split
+
+    data = write_data(tmp_path / "data", n_train=6, n_val=1)
+    lengths = [len(tokenize_conversation(tokenizer, conversation([QA[i]], system="You are a careful medical "
+                                         "assistant.", disclaimer=True), EOT)["input_ids"]) for i in range(6)]
+    limit = sorted(lengths)[2]
+    dropped: dict[str, int] = {}
+    kept = load_split(data / "train.jsonl", tokenizer, EOT, limit, None, 0, dropped, overlong="drop")
+    assert len(kept) == sum(n <= limit for n in lengths) and sum(dropped.values()) == 6 - len(kept)
+    assert all(item["labels"].count(tokenizer.convert_tokens_to_ids(EOT)) == 1 for item in kept)
