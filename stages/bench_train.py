@@ -36,7 +36,7 @@ def run_variant(config: Path, backend: str, method: str, steps: int, extra: list
     except subprocess.TimeoutExpired as e:
         out = lambda b: b.decode(errors="replace") if isinstance(b, bytes) else (b or "")  # noqa: E731
         proc = subprocess.CompletedProcess(cmd, -1, out(e.stdout), out(e.stderr) + f"\ntimed out after {timeout} s")
-    row = {"backend": backend, "method": method, "command": " ".join(["python", *cmd[1:]]),
+    row = {"backend": backend, "method": method, "command": " ".join(["python", "stages/train.py", *cmd[2:]]),
            "wall_time_s": round(time.time() - started, 1), "returncode": proc.returncode}
     log = artifacts_dir() / f"{run_name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
