@@ -65,7 +65,8 @@ all: data train baseline eval report export chat-demo ## run the whole pipeline 
 
 data: $(PROCESSED)/manifest.json ## clean, deduplicate, decontaminate and split the medical data
 
-$(PROCESSED)/manifest.json: $(STAGE_DEPS) $(DATA_CONFIG) $(wildcard stages/data.py stages/medtune/*.py stages/medtune/data/*.py)
+DATA_SOURCES := stages/data.py $(wildcard stages/medtune/data/*.py) $(addprefix stages/medtune/,chat_format.py config.py files.py models.py paths.py)
+$(PROCESSED)/manifest.json: $(STAGE_DEPS) $(DATA_CONFIG) $(DATA_SOURCES)
 	$(call stage,evaluator,data.py --config $(DATA_CONFIG) $(DATA_ARGS))
 
 test: $(SETUP_STAMP) ## run the test suite
