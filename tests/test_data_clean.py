@@ -51,3 +51,14 @@ def test_cap_at_char_cuts_after_a_whole_sentence():
     assert cap_at_char(text, 40) == "One two three. Four five six seven."
     assert cap_at_char(text, 10) == ""  # never half a sentence
     assert cap_at_char("Dose is 2.5 mg daily. More text here.", 25) == "Dose is 2.5 mg daily."
+
+
+def test_phenotype_frequency_table_is_cut_and_the_prose_before_it_kept():
+    answer = ("Alstrom syndrome affects many organs, including the eyes, ears and heart. "
+              "The Human Phenotype Ontology provides the following list of signs and symptoms for Alstrom "
+              "syndrome. Signs and Symptoms Approximate number of patients (when available) Abnormality of "
+              "the liver 90% Abnormality of the spleen 50% The frequency of a symptom is usually listed as a "
+              "rough estimate of the percentage of patients who have that symptom.")
+    assert clean_answer(answer) == "Alstrom syndrome affects many organs, including the eyes, ears and heart."
+    table_only = "The Human Phenotype Ontology provides the following list of signs and symptoms for X. Y 90%"
+    assert clean_answer(table_only) == ""

@@ -66,6 +66,16 @@ def _normal_form(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
+# GARD answers end with a Human Phenotype Ontology frequency table ("Abnormality of the liver 90% ...")
+# flattened into text: not patient-facing prose, and a model trained on it recites endless lists.
+PHENOTYPE_TABLE = re.compile(r"\s*The Human Phenotype Ontology provides the following list\b.*\Z", re.DOTALL)
+
+
+def strip_phenotype_table(text: str) -> str:
+    """Drop the flattened HPO symptom table and everything after it; the prose before it stays."""
+    return PHENOTYPE_TABLE.sub("", text, count=1)
+
+
 def strip_key_points_block(text: str) -> str:
     """CancerGov answers open with a 'Key Points' summary that the sections below repeat word for word."""
     return re.sub(r"^\s*Key Points\s*\n.*?(?:\n\s*\n|$)", "", text, count=1, flags=re.DOTALL | re.IGNORECASE)
@@ -75,6 +85,7 @@ def clean_answer(text: str) -> str:
     """Clean one answer: Unicode, boilerplate lines, contact details, repeated sentences, whitespace."""
     text = normalize_unicode(text)
     text = strip_key_points_block(text)
+    text = strip_phenotype_table(text)
     text = LEADING_QUESTION.sub("", text, count=1)
     contacts = has_contact_details(text)  # one search per answer; per sentence only when needed
     kept_lines: list[str] = []
