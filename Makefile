@@ -84,14 +84,15 @@ TRAIN_DIR     := artifacts/$(TRAIN_RUN)
 RESUME        ?=
 BENCH_ARGS    ?=
 
-.PHONY: train bench-train
+.PHONY: train bench bench-train
 
 train: $(TRAIN_DIR)/manifest.json ## LoRA/QLoRA fine-tuning -> artifacts/<run>/ (TRAIN_CONFIG, TRAIN_ARGS, RESUME=1)
 
 $(TRAIN_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(TRAIN_CONFIG) stages/train.py stages/medtune/training.py
 	$(call stage,trainer,train.py --config $(TRAIN_CONFIG) $(if $(filter 1 true yes,$(RESUME)),training.resume=true) $(TRAIN_ARGS))
 
-bench-train: $(STAGE_DEPS) $(PROCESSED)/manifest.json ## GPU: hf LoRA vs QLoRA vs unsloth -> reports/train-backends.{json,md}
+bench: bench-train ## GPU training throughput: plain baseline vs default path vs unsloth vs QLoRA -> reports/bench-train.{json,md}
+bench-train: $(STAGE_DEPS) $(PROCESSED)/manifest.json
 	$(call stage,trainer,bench_train.py --out reports $(BENCH_ARGS))
 
 # ---------------------------------------------------------------- evaluate (baseline, eval, report)
@@ -142,7 +143,7 @@ CHAT_ARGS     ?=
 # RUNNER=docker: llama.cpp is inside the converter image; locally it is built once into the cache.
 LLAMA_CPP_DEP := $(if $(filter local,$(RUNNER)),llama-cpp)
 
-.PHONY: llama-cpp export serve chat chat-demo ollama-up ollama-down
+.PHONY: llama-cpp export serve chat chat-demo bench-serve ollama-up ollama-down
 
 llama-cpp: $(STAGE_DEPS) ## build the pinned llama.cpp tools once into ~/.cache/medtune (about 25 min on 2 cores)
 	$(PY) -m medtune.llamacpp build
@@ -157,6 +158,9 @@ chat-demo: $(EXPORT_DIR)/chat_demo.json ## scripted two-turn chat with the expor
 
 $(EXPORT_DIR)/chat_demo.json: $(EXPORT_DIR)/gguf/manifest.json stages/serve.py stages/chat.py
 	$(call stage,converter,serve.py demo --run $(EXPORT_RUN) --quant $(SERVE_QUANT))
+
+bench-serve: $(EXPORT_DIR)/gguf/manifest.json ## llama-server tokens/s of q8_0 and q4_k_m vs the memory-bandwidth bound
+	$(call stage,converter,bench_serve.py --run $(EXPORT_RUN) --out $(EXPORT_DIR)/serving $(BENCH_SERVE_ARGS))
 
 serve: $(STAGE_DEPS) | $(LLAMA_CPP_DEP) ## llama-server on the exported GGUF (SERVE_QUANT, SERVE_PORT), Ctrl-C stops it
 	$(PY) stages/serve.py llama --run $(EXPORT_RUN) --quant $(SERVE_QUANT) --port $(SERVE_PORT)

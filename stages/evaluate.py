@@ -146,6 +146,7 @@ def load_local(cfg: EvalConfig):
         model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=dtype)
     else:
         tokenizer, model = models.load_tokenizer(cfg.model), models.load_model(cfg.model, dtype=dtype)
+        models.fit_embeddings(model, tokenizer)  # rows for ChatML tokens load_tokenizer added, if any
     return model.to(device).eval(), tokenizer, device
 
 

@@ -162,3 +162,40 @@ def test_gguf_greedy_continuation_matches_the_16bit_model(exported, server, toke
         got = response["tokens"]
         assert got[:len(expected)] == expected, (
             f"{question!r}: GGUF {tokenizer.decode(got)!r} vs 16-bit {tokenizer.decode(expected)!r}")
+
+
+def _env(run_dir: Path) -> dict:
+    root = run_dir.parents[1]
+    return dict(os.environ, MEDTUNE_DATA_DIR=str(root / "data"), MEDTUNE_ARTIFACTS_DIR=str(root / "artifacts"),
+                HF_HUB_OFFLINE="1")
+
+
+def test_serving_benchmark_decodes_the_token_budget_and_reports_the_bound(exported, tmp_path):
+    run_dir, manifest = exported
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stages" / "bench_serve.py"), "--run", RUN, "--quants", "q8_0",
+         "--requests", "2", "--max-tokens", "12", "--out", str(tmp_path)],
+        env=_env(run_dir), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    report = json.loads((tmp_path / "serving.json").read_text())
+    row = report["results"][0]
+    assert row["bytes"] == manifest["files"]["q8_0"]["bytes"]
+    assert [r["predicted_n"] for r in row["requests"]] == [12, 12]   # ignore_eos: the whole budget is decoded
+    assert row["generation_tokens_per_s"] > 0 and report["bandwidth_gb_s"] > 0.5
+    assert row["bound_tokens_per_s"] == pytest.approx(report["bandwidth_gb_s"] * 1e9 / row["bytes"])
+    assert "| " + row["gguf"] in (tmp_path / "serving.md").read_text()
+
+
+def test_merge_only_rebuilds_the_same_merged_model(exported):
+    from safetensors.torch import load_file
+
+    run_dir, _ = exported
+    before = load_file(run_dir / "merged" / "model.safetensors")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stages" / "train.py"), f"run_name={RUN}", "merge.only=true"],
+        env=_env(run_dir), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    after = load_file(run_dir / "merged" / "model.safetensors")
+    assert before.keys() == after.keys()
+    assert all(before[k].equal(after[k]) for k in before)
+    assert not (run_dir / "merged.tmp").exists()

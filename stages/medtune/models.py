@@ -77,6 +77,7 @@ CHATML_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
     "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 )
+CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
 
 
 class ModelError(RuntimeError):
@@ -170,9 +171,27 @@ def load_tokenizer(name: str):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(prepare(name))
+    # The ChatML tokens this call adds (phi-2, stablelm-3b): training must learn their embedding rows.
+    tokenizer.added_chat_tokens = []
     if not tokenizer.chat_template:
         tokenizer.chat_template = CHATML_TEMPLATE
+        vocab = tokenizer.get_vocab()
+        tokenizer.added_chat_tokens = [t for t in CHATML_TOKENS if t not in vocab]
+        if tokenizer.added_chat_tokens:
+            # special, so each is one token that is never split, and the end-of-turn check accepts it
+            tokenizer.add_special_tokens({"extra_special_tokens": tokenizer.added_chat_tokens},
+                                         replace_extra_special_tokens=False)
     return tokenizer
+
+
+def fit_embeddings(model, tokenizer) -> None:
+    """Grow the embedding matrix when the tokenizer has tokens beyond it (added by load_tokenizer).
+
+    Many checkpoints have spare rows (phi-2: 51200 rows for 50295 tokens) and need no resize. New rows
+    start at the mean of the others (transformers' mean_resizing), a neutral start for training.
+    """
+    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=True)
 
 
 def load_model(name: str, dtype=None, **kwargs):

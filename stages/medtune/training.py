@@ -27,7 +27,7 @@ from typing import Literal
 from .chat_format import end_of_turn_token, render, validate_messages
 from .config import StrictModel
 from .files import InputError, atomic_dir, make_manifest, read_jsonl, write_json, write_jsonl
-from .models import get_preset, load_model, load_tokenizer, prepare
+from .models import fit_embeddings, get_preset, load_model, load_tokenizer, prepare
 from .paths import artifacts_dir, cache_dir, data_dir
 
 IGNORE_INDEX = -100
@@ -83,6 +83,9 @@ class TrainingSection(StrictModel):
     packing: bool = False                # best-fit packing to max_length (implies padding-free)
     group_by_length: bool = True         # batches of similar length (padded mode)
     gradient_checkpointing: bool = False
+    liger: bool = False                  # Liger's Triton RMSNorm/SwiGLU/RoPE kernels (GPU; TRL already fuses the LM head)
+    torch_compile: bool = False          # torch.compile the model (GPU)
+    throughput_skip_steps: int = 3       # steps left out of the measured tokens/s (warm-up, compilation)
     logging_steps: int = 10
     seed: int = 42
     stop_after_steps: int | None = None  # stop early keeping checkpoints; continue with resume=true
@@ -91,6 +94,7 @@ class TrainingSection(StrictModel):
 
 class MergeSection(StrictModel):
     enabled: bool = True
+    only: bool = False                   # merge artifacts/<run>/adapter again (e.g. trained on a pod), no training
     dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"  # the base is reloaded in this dtype
 
 
@@ -211,6 +215,10 @@ def resolve_dtype(name: str):
 def check_device(cfg: TrainConfig) -> None:
     import torch
 
+    if cfg.training.liger and not torch.cuda.is_available():
+        print("[train] training.liger=true needs a CUDA GPU (Triton kernels): training without it here", flush=True)
+        cfg.training.liger = False
+
     method, backend = cfg.training.method, cfg.training.backend
     if (method == "qlora" or backend == "unsloth") and not torch.cuda.is_available():
         raise TrainError(f"training.{'backend=unsloth' if backend == 'unsloth' else 'method=qlora'} needs an "
@@ -226,6 +234,10 @@ def load_for_training(cfg: TrainConfig, tokenizer):
     targets = cfg.lora.target_modules or list(preset.lora_targets)
     dtype = resolve_dtype(cfg.model.dtype)
     method, backend = cfg.training.method, cfg.training.backend
+    new_tokens = list(getattr(tokenizer, "added_chat_tokens", ()))
+    if new_tokens and backend == "unsloth":
+        raise TrainError(f"preset {preset.name}: its tokenizer needed new tokens {new_tokens} for the chat "
+                         "format, whose embeddings must be trained; use training.backend=hf")
     if backend == "unsloth":
         from unsloth import FastLanguageModel  # must be imported before trl/transformers patch points are used
 
@@ -249,9 +261,28 @@ def load_for_training(cfg: TrainConfig, tokenizer):
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=dtype if dtype != torch.float32 else torch.bfloat16)
     model = load_model(cfg.model.preset, dtype=dtype, **kwargs)
+    fit_embeddings(model, tokenizer)
     peft_config = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
-                             target_modules=targets, bias="none", task_type="CAUSAL_LM")
+                             target_modules=targets, bias="none", task_type="CAUSAL_LM",
+                             **new_token_rows(model, tokenizer.convert_tokens_to_ids(new_tokens)))
     return model, peft_config, dtype
+
+
+def new_token_rows(model, ids: list[int]) -> dict:
+    """LoraConfig arguments that train the embedding rows of new tokens (LoRA alone never touches them).
+
+    The output rows matter as much as the input ones: without them the model cannot learn to emit the
+    end-of-turn token. TRL's fused loss multiplies by `lm_head.weight` itself, which sees neither peft's
+    token rows nor a LoRA on the head, so the head is trained whole (modules_to_save); a tied head shares
+    the whole embedding matrix, which is then trained whole too.
+    """
+    if not ids:
+        return {}
+    names = {id(m): n for n, m in model.named_modules()}
+    embed, head = model.get_input_embeddings(), model.get_output_embeddings()
+    if head.weight is embed.weight:
+        return {"modules_to_save": [names[id(embed)]], "ensure_weight_tying": True}
+    return {"trainable_token_indices": {names[id(embed)]: ids}, "modules_to_save": [names[id(head)]]}
 
 
 def sft_config(cfg: TrainConfig, work: Path, dtype):
@@ -277,6 +308,7 @@ def sft_config(cfg: TrainConfig, work: Path, dtype):
         logging_steps=t.logging_steps, logging_first_step=True, report_to=report_to, run_name=cfg.run_name,
         seed=t.seed, data_seed=t.seed, bf16=dtype == torch.bfloat16, fp16=dtype == torch.float16,
         gradient_checkpointing=t.gradient_checkpointing,
+        use_liger_kernel=t.liger, torch_compile=t.torch_compile,
         include_num_input_tokens_seen="non_padding",
         # The rows are already tokenized and cut to data.max_length (see tokenize_conversation).
         max_length=cfg.data.max_length if t.packing else None,
@@ -340,6 +372,7 @@ def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, tokenizer, end_of_
 
     dtype = resolve_dtype(cfg.merge.dtype)
     base = load_model(cfg.model.preset, dtype=dtype)
+    fit_embeddings(base, tokenizer)  # the adapter was trained on a base resized to this tokenizer
     merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
     eos_ids = [tokenizer.convert_tokens_to_ids(end_of_turn)]
     if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in eos_ids:
@@ -350,6 +383,24 @@ def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, tokenizer, end_of_
     merged.generation_config.pad_token_id = tokenizer.pad_token_id
     merged.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
+
+
+def merge_only(cfg: TrainConfig) -> Path:
+    """Rebuild artifacts/<run>/merged from artifacts/<run>/adapter (e.g. only the adapter came back from a GPU)."""
+    final = artifacts_dir() / cfg.run_name
+    adapter = final / "adapter"
+    if not (adapter / "adapter_config.json").is_file():
+        raise TrainError(f"{adapter} has no adapter_config.json: train first (merge.only=true only re-merges)")
+    tokenizer = load_tokenizer(cfg.model.preset)
+    end_of_turn = end_of_turn_token(tokenizer, get_preset(cfg.model.preset).end_of_turn)
+    set_pad_token(tokenizer, end_of_turn)
+    tmp = final / "merged.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    merge_adapter(cfg, adapter, tmp, tokenizer, end_of_turn)
+    shutil.rmtree(final / "merged", ignore_errors=True)
+    tmp.rename(final / "merged")
+    print(f"[train] merged {adapter} into {final / 'merged'}", flush=True)
+    return final
 
 
 class _StopAfter:
@@ -382,6 +433,47 @@ class _TokensAtStart:
         return TokensAtStart()
 
 
+class _Throughput:
+    """Trainer callback: tokens/s of the optimizer steps alone (evaluation, checkpoints and warm-up excluded).
+
+    Each step is timed between CUDA synchronisations, so the clock sees the GPU work of that step; the
+    tokens are the real (non-padding) ones the trainer counts.
+    """
+
+    def __new__(cls, skip_steps: int):
+        import torch
+        from transformers import TrainerCallback
+
+        def now() -> float:
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            return time.perf_counter()
+
+        class Throughput(TrainerCallback):
+            seconds, tokens, steps = 0.0, 0, 0
+            _t0 = _tokens0 = None
+
+            def on_step_begin(self, args, state, control, **kwargs):
+                self._t0, self._tokens0 = now(), int(state.num_input_tokens_seen or 0)
+
+            def on_step_end(self, args, state, control, **kwargs):
+                if self._t0 is None:
+                    return
+                elapsed = now() - self._t0
+                if state.global_step > skip_steps:
+                    self.seconds += elapsed
+                    self.tokens += int(state.num_input_tokens_seen or 0) - self._tokens0
+                    self.steps += 1
+                self._t0 = None
+
+            def summary(self) -> dict:
+                return {"measured_steps": self.steps, "measured_tokens": self.tokens,
+                        "measured_seconds": round(self.seconds, 3),
+                        "step_tokens_per_s": round(self.tokens / self.seconds, 1) if self.seconds else None}
+
+        return Throughput()
+
+
 def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -405,6 +497,8 @@ class _LiveMetrics:
 def run(cfg: TrainConfig) -> Path | None:
     """Train, then write artifacts/<run>/; returns it (None when stopped early by stop_after_steps)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if cfg.merge.only:
+        return merge_only(cfg)
     started = time.time()
     train_path, val_path = check_inputs(cfg)
     check_device(cfg)
@@ -445,7 +539,8 @@ def run(cfg: TrainConfig) -> Path | None:
     torch.manual_seed(t.seed)
     model, peft_config, dtype = load_for_training(cfg, tokenizer)
     tokens_meter = _TokensAtStart()
-    callbacks = [_LiveMetrics(work / "metrics.live.jsonl"), tokens_meter]
+    throughput = _Throughput(t.throughput_skip_steps)
+    callbacks = [_LiveMetrics(work / "metrics.live.jsonl"), tokens_meter, throughput]
     if t.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(t.early_stopping_patience, t.early_stopping_threshold))
     if t.stop_after_steps:
@@ -505,7 +600,7 @@ def run(cfg: TrainConfig) -> Path | None:
             "eval_loss_initial": initial.get("eval_loss"), "eval_loss_final": best_eval,
             "train_loss_last": next((r["loss"] for r in reversed(state.log_history) if "loss" in r), None),
             "tokens_seen": tokens_seen, "tokens_per_s": round(tokens_this_run / runtime, 1) if runtime else None,
-            "train_runtime_s": round(runtime, 2), "peak_memory_bytes": peak,
+            "train_runtime_s": round(runtime, 2), "throughput": throughput.summary(), "peak_memory_bytes": peak,
             "train_rows": len(train_rows), "validation_rows": len(val_rows), "dropped": dropped,
             "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
             "end_of_turn": end_of_turn, "pad_token": pad_token, "resumed": t.resume,
