@@ -166,6 +166,16 @@ def test_resume_reaches_the_same_loss(full_run):
 
 
 @pytest.mark.slow
+def test_compiled_decoder_layers_train_to_the_same_loss(full_run):
+    _, data, out = full_run
+    compiled = run(tiny_config(data, "compiled", torch_compile=True))
+    a = json.loads((out / "train_summary.json").read_text())
+    b = json.loads((compiled / "train_summary.json").read_text())
+    assert b["global_step"] == a["global_step"]
+    assert b["eval_loss_final"] == pytest.approx(a["eval_loss_final"], rel=1e-3)
+
+
+@pytest.mark.slow
 def test_merged_logits_equal_base_plus_adapter(full_run):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM

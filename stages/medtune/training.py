@@ -84,7 +84,7 @@ class TrainingSection(StrictModel):
     group_by_length: bool = True         # batches of similar length (padded mode)
     gradient_checkpointing: bool = False
     liger: bool = False                  # Liger's Triton RMSNorm/SwiGLU/RoPE kernels (GPU; TRL already fuses the LM head)
-    torch_compile: bool = False          # torch.compile the model (GPU)
+    torch_compile: bool = False          # torch.compile each decoder layer (regional: compiled once, reused)
     throughput_skip_steps: int = 3       # steps left out of the measured tokens/s (warm-up, compilation)
     logging_steps: int = 10
     seed: int = 42
@@ -308,7 +308,7 @@ def sft_config(cfg: TrainConfig, work: Path, dtype):
         logging_steps=t.logging_steps, logging_first_step=True, report_to=report_to, run_name=cfg.run_name,
         seed=t.seed, data_seed=t.seed, bf16=dtype == torch.bfloat16, fp16=dtype == torch.float16,
         gradient_checkpointing=t.gradient_checkpointing,
-        use_liger_kernel=t.liger, torch_compile=t.torch_compile,
+        use_liger_kernel=t.liger,
         include_num_input_tokens_seen="non_padding",
         # The rows are already tokenized and cut to data.max_length (see tokenize_conversation).
         max_length=cfg.data.max_length if t.packing else None,
@@ -383,6 +383,22 @@ def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, tokenizer, end_of_
     merged.generation_config.pad_token_id = tokenizer.pad_token_id
     merged.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
+
+
+def compile_decoder_layers(model) -> int:
+    """torch.compile every decoder layer in place (module names and checkpoints unchanged).
+
+    The layers share one structure, so the graph is compiled once and reused; the LM head and the
+    loss stay eager (TRL's fused LM-head kernel does not compile). Returns the number of layers.
+    """
+    names = set(getattr(getattr(model, "get_base_model", lambda: model)(), "_no_split_modules", None) or ())
+    layers = [m for m in model.modules() if type(m).__name__ in names]
+    if not layers:
+        raise TrainError("training.torch_compile: no decoder layers found (the model names none in _no_split_modules)")
+    for layer in layers:
+        layer.compile(dynamic=True)  # conversation lengths change every batch
+    print(f"[train] torch.compile: {len(layers)} {type(layers[0]).__name__} layers", flush=True)
+    return len(layers)
 
 
 def merge_only(cfg: TrainConfig) -> Path:
@@ -548,6 +564,8 @@ def run(cfg: TrainConfig) -> Path | None:
     trainer = SFTTrainer(model=model, args=sft_config(cfg, work, dtype),
                          train_dataset=Dataset.from_list(train_rows), eval_dataset=Dataset.from_list(val_rows),
                          processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
+    if t.torch_compile:
+        compile_decoder_layers(trainer.model)
 
     initial_path = work / "initial_eval.json"
     if not t.resume:
