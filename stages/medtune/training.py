@@ -401,15 +401,20 @@ def compile_decoder_layers(model) -> int:
     return len(layers)
 
 
+def chat_tokenizer(cfg: TrainConfig):
+    """The preset's tokenizer with its end-of-turn token and a pad token distinct from it."""
+    tokenizer = load_tokenizer(cfg.model.preset)
+    end_of_turn = end_of_turn_token(tokenizer, get_preset(cfg.model.preset).end_of_turn)
+    return tokenizer, end_of_turn, set_pad_token(tokenizer, end_of_turn)
+
+
 def merge_only(cfg: TrainConfig) -> Path:
     """Rebuild artifacts/<run>/merged from artifacts/<run>/adapter (e.g. only the adapter came back from a GPU)."""
     final = artifacts_dir() / cfg.run_name
     adapter = final / "adapter"
     if not (adapter / "adapter_config.json").is_file():
         raise TrainError(f"{adapter} has no adapter_config.json: train first (merge.only=true only re-merges)")
-    tokenizer = load_tokenizer(cfg.model.preset)
-    end_of_turn = end_of_turn_token(tokenizer, get_preset(cfg.model.preset).end_of_turn)
-    set_pad_token(tokenizer, end_of_turn)
+    tokenizer, end_of_turn, _ = chat_tokenizer(cfg)
     tmp = final / "merged.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     merge_adapter(cfg, adapter, tmp, tokenizer, end_of_turn)
@@ -539,9 +544,7 @@ def run(cfg: TrainConfig) -> Path | None:
     work.mkdir(parents=True, exist_ok=True)
 
     preset = get_preset(cfg.model.preset)
-    tokenizer = load_tokenizer(cfg.model.preset)
-    end_of_turn = end_of_turn_token(tokenizer, preset.end_of_turn)
-    pad_token = set_pad_token(tokenizer, end_of_turn)
+    tokenizer, end_of_turn, pad_token = chat_tokenizer(cfg)
     dropped: dict[str, int] = {}
     train_rows = load_split(train_path, tokenizer, end_of_turn, cfg.data.max_length,
                             cfg.data.max_train_samples, t.seed, dropped, cfg.data.overlong)
