@@ -87,10 +87,12 @@ def score_continuations(model, tokenizer, requests: list[tuple[str, str]], batch
     of one question whose continuations are single tokens share one forward pass. Over-long inputs
     lose tokens from the left (the oldest few-shot examples first).
     """
+    # Each distinct text is tokenised once, in one batch call: the options of a question share its context.
+    texts = list(dict.fromkeys(t for request in requests for t in request))
+    ids_of = dict(zip(texts, tokenizer(texts, add_special_tokens=False).input_ids)) if texts else {}
     encoded = []
     for ctx, cont in requests:
-        ctx_ids = tokenizer(ctx, add_special_tokens=False).input_ids
-        cont_ids = tokenizer(cont, add_special_tokens=False).input_ids
+        ctx_ids, cont_ids = ids_of[ctx], ids_of[cont]
         if not cont_ids:
             raise ValueError(f"continuation {cont!r} encodes to no tokens")
         full = (ctx_ids + cont_ids)[-(max_length + 1):]
