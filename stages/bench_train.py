@@ -1,7 +1,7 @@
 """Training throughput benchmark: a plain baseline vs the project's default path vs unsloth vs QLoRA.
 
     python stages/bench_train.py --config stages/configs/train/smollm2-135m_lora.yaml --steps 60 \
-        --variants plain default unsloth qlora --out reports
+        --variants plain default unsloth qlora liger padded-grouped --out reports
 
 Every variant trains the same preset on the same conversations (a seeded subset of the training split)
 for the same number of optimizer steps at the same effective batch (conversations per step), learning
@@ -31,26 +31,21 @@ from medtune.paths import artifacts_dir
 # name -> (what it is, overrides on top of the preset file). "default" is the preset file itself: the
 # path `make train` takes. The others change only what their description says.
 VARIANTS: dict[str, tuple[str, list[str]]] = {
-    "plain": ("plain baseline: a quarter of the batch x 4 accumulation steps, padded batches in random order, SDPA, "
-              "no Liger (a typical notebook)",
+    "plain": ("plain baseline: a quarter of the batch x 4 accumulation steps, padded batches in random order, SDPA "
+              "with PyTorch's default kernels, no Liger, peft's fp32 adapter inputs, the stock trainer loop (a typical notebook)",
               ["training.batch_size={quarter}", "training.grad_accum=4", "training.group_by_length=false",
-               "training.padding_free=false", "training.liger=false", "training.torch_compile=false"]),
-    "micro-batch": ("plain baseline with the whole effective batch in one micro-batch",
-                    ["training.batch_size={batch}", "training.grad_accum=1", "training.group_by_length=false", "training.padding_free=false",
-                     "training.liger=false", "training.torch_compile=false"]),
+               "training.padding_free=false", "model.attn_implementation=sdpa", "training.liger=false",
+               "training.torch_compile=false", "lora.upcast_inputs=true", "training.lean_trainer=false"]),
     "default": ("the project's default path (the preset file as `make train` runs it)", []),
-    "padding-free": ("default path, padding-free batches (one row, position ids) with flex attention",
-                     ["training.padding_free=true", "training.group_by_length=false",
-                      "model.attn_implementation=flex_attention"]),
-    "no-dropout": ("default path without LoRA dropout (no extra activation copy per adapted layer)",
-                   ["lora.dropout=0"]),
-    "compile": ("default path without LoRA dropout + torch.compile (the first 10 steps, which compile, are "
-                "not timed)", ["lora.dropout=0", "training.torch_compile=true", "training.throughput_skip_steps=10"]),
-    "compile-no-liger": ("as compile, without the Liger kernels",
-                         ["lora.dropout=0", "training.torch_compile=true", "training.throughput_skip_steps=10",
-                          "training.liger=false"]),
-    "unsloth": ("unsloth backend, same batches (its own kernels instead of Liger)",
-                ["training.backend=unsloth", "training.liger=false"]),
+    "liger": ("default path + Liger's Triton RMSNorm/SwiGLU/RoPE kernels", ["training.liger=true"]),
+    "padded-grouped": ("the previous default: padded batches of similar length (so other batches than plain's), "
+                       "SDPA, Liger", ["training.padding_free=false", "training.group_by_length=true",
+                                       "model.attn_implementation=sdpa"]),
+    "compile": ("default path + torch.compile of each decoder layer (the first 10 steps, which compile, are "
+                "not timed)", ["training.torch_compile=true", "training.throughput_skip_steps=10"]),
+    "unsloth": ("unsloth backend (its own kernels instead of Liger), padded batches of similar length",
+                ["training.backend=unsloth", "training.liger=false", "training.padding_free=false",
+                 "training.group_by_length=true", "model.attn_implementation=sdpa"]),
     "qlora": ("default path on a 4-bit NF4 base (bitsandbytes)", ["training.method=qlora"]),
 }
 # Dense bf16 peak of the GPUs this is likely run on (vendor figures, no sparsity).
@@ -184,7 +179,7 @@ def combine(reports: list[Path], out: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=Path("stages/configs/train/smollm2-135m_lora.yaml"))
-    parser.add_argument("--variants", nargs="+", default=["plain", "default", "unsloth", "qlora"],
+    parser.add_argument("--variants", nargs="+", default=["plain", "default", "unsloth", "qlora", "liger", "padded-grouped"],
                         choices=list(VARIANTS))
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--train-samples", type=int, default=None,

@@ -176,6 +176,32 @@ def test_compiled_decoder_layers_train_to_the_same_loss(full_run):
 
 
 @pytest.mark.slow
+def test_padding_free_varlen_attention_trains_like_padded_batches(full_run):
+    """The same conversations per step, padded (SDPA + mask, the stock trainer loop) or concatenated in one row
+    (varlen attention, lean_trainer); the second run also writes a profile."""
+    _, data, _ = full_run
+    padded = run(tiny_config(data, "padded-random", group_by_length=False, lean_trainer=False))
+    varlen = tiny_config(data, "varlen", padding_free=True, profile_steps=(2, 3))
+    varlen.model.attn_implementation = "varlen"
+    varlen = run(varlen)
+    profile = (varlen.parent / "varlen.work" / "profile.txt").read_text()
+    assert "steps 2-3:" in profile and "aten::" in profile
+    assert (varlen.parent / "varlen.work" / "profile_trace.json.gz").stat().st_size > 0
+    a = json.loads((padded / "train_summary.json").read_text())
+    b = json.loads((varlen / "train_summary.json").read_text())
+    assert b["eval_loss_initial"] == pytest.approx(a["eval_loss_initial"], rel=1e-4)
+    assert b["eval_loss_final"] == pytest.approx(a["eval_loss_final"], rel=1e-3)
+    assert b["eval_loss_final"] < b["eval_loss_initial"]
+
+
+def test_varlen_attention_needs_padding_free_batches(tmp_path):
+    cfg = tiny_config(write_data(tmp_path / "data"), "x")
+    cfg.model.attn_implementation = "varlen"
+    with pytest.raises(TrainError, match="training.padding_free=true"):
+        run(cfg)
+
+
+@pytest.mark.slow
 def test_merged_logits_equal_base_plus_adapter(full_run):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -218,3 +244,17 @@ def test_overlong_rows_are_dropped_and_counted(tmp_path, tokenizer):
     kept = load_split(data / "train.jsonl", tokenizer, EOT, limit, None, 0, dropped, overlong="drop")
     assert len(kept) == sum(n <= limit for n in lengths) and sum(dropped.values()) == 6 - len(kept)
     assert all(item["labels"].count(tokenizer.convert_tokens_to_ids(EOT)) == 1 for item in kept)
+
+
+def test_train_if_needed_skips_only_a_repeated_mode():
+    from medtune.training import train_if_needed
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5))
+    model.eval()
+    train_if_needed(model)
+    assert model.training and all(m.training for m in model.modules())
+    model[1].training = False          # only a full walk would reset it
+    train_if_needed(model)
+    assert not model[1].training
+    train_if_needed(model, False)
+    assert not any(m.training for m in model.modules())

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from . import attention
 from .chat_format import end_of_turn_token, render, validate_messages
 from .config import StrictModel
 from .files import InputError, atomic_dir, make_manifest, read_jsonl, write_json, write_jsonl
@@ -44,7 +45,9 @@ class TrainError(RuntimeError):
 class ModelSection(StrictModel):
     preset: str = "smollm2-135m"          # `python -m medtune.models list`
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
-    attn_implementation: str | None = None  # e.g. "flash_attention_2"; None: the library default (sdpa)
+    # None: the library default (sdpa). "varlen": PyTorch's variable-length Flash Attention kernel for
+    # padding-free batches (medtune.attention); also "flash_attention_2", "flex_attention", "eager", ...
+    attn_implementation: str | None = None
 
 
 class LoraSection(StrictModel):
@@ -52,6 +55,10 @@ class LoraSection(StrictModel):
     alpha: int = 32
     dropout: float = 0.05
     target_modules: list[str] | None = None  # None: the preset's list for its architecture
+    # peft casts every adapter's input to the adapter's fp32 weights: a full copy of the activations per
+    # adapted layer, forward and backward. Under bf16/fp16 autocast the matmuls run in 16-bit anyway, so
+    # the project skips that copy (false); true keeps peft's default.
+    upcast_inputs: bool = False
 
 
 class DataSection(StrictModel):
@@ -86,6 +93,12 @@ class TrainingSection(StrictModel):
     liger: bool = False                  # Liger's Triton RMSNorm/SwiGLU/RoPE kernels (GPU; TRL already fuses the LM head)
     torch_compile: bool = False          # torch.compile each decoder layer (regional: compiled once, reused)
     throughput_skip_steps: int = 3       # steps left out of the measured tokens/s (warm-up, compilation)
+    # Skip two per-micro-batch walks of the stock Trainer over the model: the FLOPs estimate recounts every
+    # parameter, and model.train() revisits every module although nothing changed (see lean_trainer).
+    lean_trainer: bool = True
+    # [first, last]: torch.profiler over these optimizer steps -> artifacts/<run>.work/profile.txt (CPU and
+    # CUDA time per op, the step's wall time beside the GPU's busy time) and profile_trace.json.gz
+    profile_steps: tuple[int, int] | None = None
     logging_steps: int = 10
     seed: int = 42
     stop_after_steps: int | None = None  # stop early keeping checkpoints; continue with resume=true
@@ -252,6 +265,11 @@ def load_for_training(cfg: TrainConfig, tokenizer):
     from peft import LoraConfig
 
     kwargs = {}
+    if cfg.model.attn_implementation == attention.NAME:
+        if not (cfg.training.padding_free or cfg.training.packing):
+            raise TrainError(f"model.attn_implementation={attention.NAME} needs padding-free batches: "
+                             "set training.padding_free=true (or use sdpa with padded batches)")
+        attention.register()
     if cfg.model.attn_implementation:
         kwargs["attn_implementation"] = cfg.model.attn_implementation
     if method == "qlora":
@@ -385,6 +403,46 @@ def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, tokenizer, end_of_
     tokenizer.save_pretrained(out)
 
 
+def train_if_needed(module, mode: bool = True):
+    """module.train(mode), skipped when the module is already in that mode (eval() and train() both recurse)."""
+    return module if module.training == mode else type(module).train(module, mode)
+
+
+def lean_trainer(base):
+    """`base` (a Trainer class) without two walks over the whole model on every micro-batch.
+
+    On a small model the GPU waits for the CPU (reports/bench-train.md), so these matter: the stock
+    `floating_point_ops` calls `num_parameters()` (a pass over every module) for the logged FLOPs, and
+    `training_step` calls `model.train()` (setattr on every module) though the mode has not changed.
+    """
+    import types
+
+    class LeanTrainer(base):
+        _parameters = None
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.model.train = types.MethodType(train_if_needed, self.model)
+
+        def floating_point_ops(self, inputs) -> int:
+            main = getattr(self.model, "main_input_name", "input_ids")
+            if main not in inputs or not hasattr(self.model, "num_parameters"):
+                return 0
+            if self._parameters is None:  # counted once: the parameters do not change during training
+                self._parameters = self.model.num_parameters(exclude_embeddings=True)
+            return 6 * inputs[main].numel() * self._parameters
+
+    return LeanTrainer
+
+
+def keep_adapter_inputs_in_compute_dtype(model) -> int:
+    """Stop peft from copying each adapter's input to fp32 (see LoraSection.upcast_inputs); returns the count."""
+    layers = [m for m in model.modules() if hasattr(m, "cast_input_dtype_enabled")]
+    for layer in layers:
+        layer.cast_input_dtype_enabled = False
+    return len(layers)
+
+
 def compile_decoder_layers(model) -> int:
     """torch.compile every decoder layer in place (module names and checkpoints unchanged).
 
@@ -495,6 +553,61 @@ class _Throughput:
         return Throughput()
 
 
+class _Profile:
+    """Trainer callback: torch.profiler over optimizer steps first..last (where the time of a step goes)."""
+
+    def __new__(cls, first: int, last: int, work: Path):
+        import gzip
+
+        import torch
+        from transformers import TrainerCallback
+
+        def sync() -> float:
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            return time.perf_counter()
+
+        activities = [torch.profiler.ProfilerActivity.CPU]
+        if torch.cuda.is_available():
+            activities.append(torch.profiler.ProfilerActivity.CUDA)
+
+        class Profile(TrainerCallback):
+            profiler, started = None, 0.0
+
+            def on_step_begin(self, args, state, control, **kwargs):
+                if state.global_step + 1 == first:  # the step about to run is step `first`
+                    self.started = sync()
+                    self.profiler = torch.profiler.profile(activities=activities)
+                    self.profiler.__enter__()
+
+            def on_step_end(self, args, state, control, **kwargs):
+                if self.profiler is None or state.global_step < last:
+                    return
+                wall = sync() - self.started
+                self.profiler.__exit__(None, None, None)
+                table = self.profiler.key_averages()
+                busy = sum(e.self_device_time_total for e in table if e.device_type != torch.autograd.DeviceType.CPU)
+                steps = last - first + 1
+                head = f"steps {first}-{last}: {wall / steps * 1e3:.1f} ms per step (profiled)"
+                if torch.cuda.is_available():
+                    head += f", GPU kernels busy {busy / 1e3 / steps:.1f} ms per step"
+                head += "\n\n"
+                sort_gpu = "self_device_time_total" if torch.cuda.is_available() else "self_cpu_time_total"
+                (work / "profile.txt").write_text(
+                    head + table.table(sort_by=sort_gpu, row_limit=30, max_name_column_width=60) + "\n"
+                    + table.table(sort_by="self_cpu_time_total", row_limit=30, max_name_column_width=60),
+                    encoding="utf-8")
+                trace = work / "profile_trace.json"
+                self.profiler.export_chrome_trace(str(trace))
+                with open(trace, "rb") as src, gzip.open(f"{trace}.gz", "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                trace.unlink()
+                print(f"[train] profile of steps {first}-{last}: {work / 'profile.txt'}", flush=True)
+                self.profiler = None
+
+        return Profile()
+
+
 def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -564,9 +677,14 @@ def run(cfg: TrainConfig) -> Path | None:
         callbacks.append(EarlyStoppingCallback(t.early_stopping_patience, t.early_stopping_threshold))
     if t.stop_after_steps:
         callbacks.append(_StopAfter(t.stop_after_steps))
-    trainer = SFTTrainer(model=model, args=sft_config(cfg, work, dtype),
+    if t.profile_steps:
+        callbacks.append(_Profile(*t.profile_steps, work))
+    trainer_class = lean_trainer(SFTTrainer) if t.lean_trainer else SFTTrainer
+    trainer = trainer_class(model=model, args=sft_config(cfg, work, dtype),
                          train_dataset=Dataset.from_list(train_rows), eval_dataset=Dataset.from_list(val_rows),
                          processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks)
+    if not cfg.lora.upcast_inputs and dtype != torch.float32:
+        keep_adapter_inputs_in_compute_dtype(trainer.model)
     if t.torch_compile:
         compile_decoder_layers(trainer.model)
 
