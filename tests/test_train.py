@@ -258,3 +258,15 @@ def test_train_if_needed_skips_only_a_repeated_mode():
     assert not model[1].training
     train_if_needed(model, False)
     assert not any(m.training for m in model.modules())
+
+
+def test_varlen_sequence_bounds_follow_each_batch():
+    from medtune.attention import sequence_bounds
+
+    first = torch.tensor([[0, 1, 2, 0, 1]])
+    second = torch.tensor([[0, 1, 0, 1, 2, 3]])
+    for position_ids, bounds, longest in ((first, [0, 3, 5], 3), (first, [0, 3, 5], 3), (second, [0, 2, 6], 4)):
+        cu, got = sequence_bounds({"position_ids": position_ids}, position_ids.shape[1], "cpu")
+        assert cu.tolist() == bounds and got == longest and cu.dtype == torch.int32
+    cu, got = sequence_bounds({"cu_seq_lens_q": torch.tensor([0, 4]), "max_length_q": 4}, 4, "cpu")
+    assert cu.tolist() == [0, 4] and got == 4 and cu.dtype == torch.int32

@@ -14,6 +14,7 @@ check the same code path.
 from __future__ import annotations
 
 import inspect
+import weakref
 
 NAME = "varlen"
 
@@ -26,22 +27,32 @@ def register() -> str:
     return NAME
 
 
+# Every layer of one forward pass receives the same position_ids tensor: its bounds are derived once
+# (one device-to-host sync per forward instead of two per layer). Held by weak reference, so a new
+# batch, a new tensor, never meets stale bounds.
+_bounds_of: tuple = (None, None)  # (weakref to position_ids, (cu_seqlens, longest))
+
+
 def sequence_bounds(kwargs: dict, total: int, device):
     """(cu_seqlens int32 on `device`, longest sequence) from TRL's collator, else from position_ids."""
     import torch
 
+    global _bounds_of
     cu, longest = kwargs.get("cu_seq_lens_q"), kwargs.get("max_length_q")
-    if cu is None:
-        position_ids = kwargs.get("position_ids")
-        if position_ids is None:  # one sequence (e.g. a batch of one)
-            cu = torch.tensor([0, total], dtype=torch.int32)
-        else:
-            starts = (position_ids.reshape(-1) == 0).nonzero().flatten().to(torch.int32)
-            cu = torch.cat([starts, torch.tensor([total], dtype=torch.int32, device=starts.device)])
-    cu = cu.to(device=device, dtype=torch.int32)
-    if longest is None:
-        longest = int(cu.diff().max())
-    return cu, int(longest)
+    if cu is not None:  # TRL >= 1.16 computes them on the CPU in the collator
+        cu = cu.to(device=device, dtype=torch.int32)
+        return cu, int(longest) if longest is not None else int(cu.diff().max())
+    position_ids = kwargs.get("position_ids")
+    if position_ids is None:  # one sequence (e.g. a batch of one)
+        return torch.tensor([0, total], dtype=torch.int32, device=device), total
+    ref, bounds = _bounds_of
+    if ref is not None and ref() is position_ids:
+        return bounds
+    starts = (position_ids.reshape(-1) == 0).nonzero().flatten().to(torch.int32)
+    cu = torch.cat([starts, torch.tensor([total], dtype=torch.int32, device=starts.device)]).to(device)
+    bounds = (cu, int(cu.diff().max()))
+    _bounds_of = (weakref.ref(position_ids), bounds)
+    return bounds
 
 
 def varlen_attention_forward(module, query, key, value, attention_mask=None, scaling=None, dropout=0.0, **kwargs):

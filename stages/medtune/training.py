@@ -435,12 +435,11 @@ def lean_trainer(base):
     return LeanTrainer
 
 
-def keep_adapter_inputs_in_compute_dtype(model) -> int:
-    """Stop peft from copying each adapter's input to fp32 (see LoraSection.upcast_inputs); returns the count."""
-    layers = [m for m in model.modules() if hasattr(m, "cast_input_dtype_enabled")]
-    for layer in layers:
-        layer.cast_input_dtype_enabled = False
-    return len(layers)
+def keep_adapter_inputs_in_compute_dtype(model) -> None:
+    """Stop peft from copying each adapter's input to fp32 (see LoraSection.upcast_inputs)."""
+    for layer in model.modules():
+        if hasattr(layer, "cast_input_dtype_enabled"):
+            layer.cast_input_dtype_enabled = False
 
 
 def compile_decoder_layers(model) -> int:
@@ -482,6 +481,15 @@ def merge_only(cfg: TrainConfig) -> Path:
     return final
 
 
+def synced_clock() -> float:
+    """time.perf_counter() once the GPU has finished the work queued so far (so timings include it)."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
 class _StopAfter:
     """Trainer callback: stop after N steps with a checkpoint, so a later run can resume."""
 
@@ -520,25 +528,19 @@ class _Throughput:
     """
 
     def __new__(cls, skip_steps: int):
-        import torch
         from transformers import TrainerCallback
-
-        def now() -> float:
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            return time.perf_counter()
 
         class Throughput(TrainerCallback):
             seconds, tokens, steps = 0.0, 0, 0
             _t0 = _tokens0 = None
 
             def on_step_begin(self, args, state, control, **kwargs):
-                self._t0, self._tokens0 = now(), int(state.num_input_tokens_seen or 0)
+                self._t0, self._tokens0 = synced_clock(), int(state.num_input_tokens_seen or 0)
 
             def on_step_end(self, args, state, control, **kwargs):
                 if self._t0 is None:
                     return
-                elapsed = now() - self._t0
+                elapsed = synced_clock() - self._t0
                 if state.global_step > skip_steps:
                     self.seconds += elapsed
                     self.tokens += int(state.num_input_tokens_seen or 0) - self._tokens0
@@ -562,11 +564,6 @@ class _Profile:
         import torch
         from transformers import TrainerCallback
 
-        def sync() -> float:
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            return time.perf_counter()
-
         activities = [torch.profiler.ProfilerActivity.CPU]
         if torch.cuda.is_available():
             activities.append(torch.profiler.ProfilerActivity.CUDA)
@@ -576,14 +573,14 @@ class _Profile:
 
             def on_step_begin(self, args, state, control, **kwargs):
                 if state.global_step + 1 == first:  # the step about to run is step `first`
-                    self.started = sync()
+                    self.started = synced_clock()
                     self.profiler = torch.profiler.profile(activities=activities)
                     self.profiler.__enter__()
 
             def on_step_end(self, args, state, control, **kwargs):
                 if self.profiler is None or state.global_step < last:
                     return
-                wall = sync() - self.started
+                wall = synced_clock() - self.started
                 self.profiler.__exit__(None, None, None)
                 table = self.profiler.key_averages()
                 busy = sum(e.self_device_time_total for e in table if e.device_type != torch.autograd.DeviceType.CPU)
