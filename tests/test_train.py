@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -270,3 +271,56 @@ def test_varlen_sequence_bounds_follow_each_batch():
         assert cu.tolist() == bounds and got == longest and cu.dtype == torch.int32
     cu, got = sequence_bounds({"cu_seq_lens_q": torch.tensor([0, 4]), "max_length_q": 4}, 4, "cpu")
     assert cu.tolist() == [0, 4] and got == 4 and cu.dtype == torch.int32
+
+
+@pytest.mark.slow
+def test_a_diverging_run_stops_at_the_first_nan_and_merges_nothing(tmp_path, monkeypatch, capsys):
+    """A learning rate of 1e30 blows the LoRA weights up at the first update, so the next evaluation or gradient
+    is NaN. The run must stop there, say so with the knobs, exit non-zero, and leave no merged model behind."""
+    import yaml
+
+    import train as train_stage  # stages/train.py, the command line (stages/ is on pytest's path)
+    monkeypatch.setenv("MEDTUNE_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    cfg = tiny_config(write_data(tmp_path / "data"), "diverge", learning_rate=1e30, max_steps=4, eval_steps=1,
+                      lr_scheduler="constant", max_grad_norm=0.0)
+    config = tmp_path / "diverge.yaml"
+    config.write_text(yaml.safe_dump(cfg.model_dump(mode="json")))
+    assert train_stage.main(["--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"training diverged: non-finite (gradient|eval_loss|validation loss).* at optimizer step 1", err)
+    assert "training.learning_rate" in err and "nothing was merged" in err
+    assert not (tmp_path / "artifacts" / "diverge").exists()
+    assert not list((tmp_path / "artifacts" / "diverge.work" / "checkpoints").glob("checkpoint-*"))
+
+
+def test_divergence_message_names_the_last_checkpoint_before_the_bad_step(tmp_path):
+    from medtune.guards import NonFiniteTraining, divergence_message
+
+    for step in (2, 4, 6):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    message = divergence_message(NonFiniteTraining(5, "non-finite gradient (NaN or inf)", applied=False), tmp_path)
+    assert "at optimizer step 5" in message and "before the optimizer applied it" in message
+    assert f"last good checkpoint is {tmp_path / 'checkpoint-4'} " in message
+    assert "no checkpoint" in divergence_message(NonFiniteTraining(2, "non-finite loss (nan)"), tmp_path)
+
+
+@pytest.mark.slow
+def test_merge_refuses_an_adapter_with_nan_weights(full_run, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from medtune.training import merge_adapter
+
+    _, data, out = full_run
+    adapter = tmp_path / "adapter"
+    shutil.copytree(out / "adapter", adapter)
+    weights = load_file(adapter / "adapter_model.safetensors")
+    name = next(iter(weights))
+    weights[name][0, 0] = float("nan")
+    save_file(weights, adapter / "adapter_model.safetensors")
+    tok = load_tokenizer(PRESET)
+    set_pad_token(tok, EOT)
+    with pytest.raises(TrainError, match=r"refusing to merge: \d+ tensors hold NaN or inf"):
+        merge_adapter(tiny_config(data, "full"), adapter, tmp_path / "merged", tok, EOT)
+    assert not (tmp_path / "merged").exists()

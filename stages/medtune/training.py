@@ -28,6 +28,8 @@ from . import attention
 from .chat_format import end_of_turn_token, render, validate_messages
 from .config import StrictModel
 from .files import InputError, atomic_dir, make_manifest, read_jsonl, write_json, write_jsonl
+from .guards import (NonFiniteGuard, NonFiniteTraining, disable_cudnn_attention, divergence_message,
+                     non_finite_tensors)
 from .models import fit_embeddings, get_preset, load_model, load_tokenizer, prepare
 from .paths import artifacts_dir, cache_dir, data_dir
 
@@ -323,6 +325,8 @@ def sft_config(cfg: TrainConfig, work: Path, dtype):
         eval_strategy="steps", eval_steps=t.eval_steps, save_strategy="steps", save_steps=t.eval_steps,
         save_total_limit=t.save_total_limit, load_best_model_at_end=True,
         metric_for_best_model="eval_loss", greater_is_better=False,
+        # never average NaN/inf losses away: the log must show them (medtune.guards stops the run anyway)
+        logging_nan_inf_filter=False,
         logging_steps=t.logging_steps, logging_first_step=True, report_to=report_to, run_name=cfg.run_name,
         seed=t.seed, data_seed=t.seed, bf16=dtype == torch.bfloat16, fp16=dtype == torch.float16,
         gradient_checkpointing=t.gradient_checkpointing,
@@ -391,7 +395,13 @@ def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, tokenizer, end_of_
     dtype = resolve_dtype(cfg.merge.dtype)
     base = load_model(cfg.model.preset, dtype=dtype)
     fit_embeddings(base, tokenizer)  # the adapter was trained on a base resized to this tokenizer
-    merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+    peft_model = PeftModel.from_pretrained(base, str(adapter))
+    bad = non_finite_tensors({n: p for n, p in peft_model.named_parameters() if "lora_" in n})
+    merged = peft_model.merge_and_unload()
+    bad += non_finite_tensors(merged.state_dict())
+    if bad:
+        raise TrainError(f"{adapter}: refusing to merge: {len(bad)} tensors hold NaN or inf "
+                         f"(first: {bad[0]}); the run diverged, see the training log")
     eos_ids = [tokenizer.convert_tokens_to_ids(end_of_turn)]
     if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in eos_ids:
         eos_ids.append(tokenizer.eos_token_id)
@@ -666,10 +676,11 @@ def run(cfg: TrainConfig) -> Path | None:
           f"{sum(len(r['input_ids']) for r in train_rows)} train tokens; dropped {dropped or 'none'}", flush=True)
 
     torch.manual_seed(t.seed)
+    disable_cudnn_attention()  # its backward returns NaN on some padded batches (see medtune.guards)
     model, peft_config, dtype = load_for_training(cfg, tokenizer)
     tokens_meter = _TokensAtStart()
     throughput = _Throughput(t.throughput_skip_steps)
-    callbacks = [_LiveMetrics(work / "metrics.live.jsonl"), tokens_meter, throughput]
+    callbacks = [_LiveMetrics(work / "metrics.live.jsonl"), tokens_meter, throughput, NonFiniteGuard()]
     if t.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(t.early_stopping_patience, t.early_stopping_threshold))
     if t.stop_after_steps:
@@ -687,7 +698,12 @@ def run(cfg: TrainConfig) -> Path | None:
 
     initial_path = work / "initial_eval.json"
     if not t.resume:
-        initial_eval = trainer.evaluate()
+        try:
+            initial_eval = trainer.evaluate()
+        except NonFiniteTraining:
+            raise TrainError("the validation loss of the base model with the new adapter is NaN or inf before any "
+                             "training: check model.dtype (float16 overflows on some models) and the attention "
+                             "kernel (model.attn_implementation)") from None
         if not is_main_process():
             initial_path = work / f"initial_eval.rank{os.environ.get('RANK')}.json"
         write_json(initial_path, initial_eval)
@@ -698,6 +714,8 @@ def run(cfg: TrainConfig) -> Path | None:
     set_seed(t.seed)
     try:
         result = trainer.train(resume_from_checkpoint=True if t.resume else None)
+    except NonFiniteTraining as e:
+        raise TrainError(divergence_message(e, checkpoints)) from None
     except torch.cuda.OutOfMemoryError:
         raise TrainError("CUDA out of memory: lower training.batch_size (raise training.grad_accum to keep "
                          "the effective batch), lower data.max_length, set training.gradient_checkpointing=true, "
