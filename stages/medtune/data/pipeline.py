@@ -71,6 +71,7 @@ class Decontamination(StrictModel):
         "medsafetybench_test": "medsafetybench/test.jsonl",
         "emergency_eval": "pkg:resources/emergency_triage.jsonl",       # the project's own eval sets
         "context_eval": "pkg:resources/context_conversations.jsonl",
+        "over_refusal_eval": "pkg:resources/over_refusal.jsonl",
     })
 
 
