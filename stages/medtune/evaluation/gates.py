@@ -99,7 +99,8 @@ def scorecard(settings: ReportSettings, base: dict, tuned: dict, comparison: dic
     for name, keys in SCORECARD:
         key = next((k for k in keys if k in tuned or k in base), None)
         if key is None:
-            rows.append({"row": name, "key": keys[0], "measured": False, "gates": []})
+            rows.append({"row": name, "key": keys[0], "measured": False,
+                         "gates": [r for r in results if r["metric"] in keys]})
             continue
         rows.append({"row": name, "key": key, "measured": True, "base": base.get(key), "tuned": tuned.get(key),
                      "comparison": comparison.get(key), "gates": [r for r in results if r["metric"] == key]})

@@ -29,7 +29,7 @@ def scorecard(ctx: dict) -> list[str]:
              "| metric | n | base | fine-tuned | change [95% CI] | p | gate |", "|---|---|---|---|---|---|---|"]
     for r in card["rows"]:
         if not r["measured"]:
-            lines.append(f"| {r['row']} | - | not measured | not measured | - | - | - |")
+            lines.append(f"| {r['row']} | - | not measured | not measured | - | - | {_gate_text(r['gates'])} |")
             continue
         c, m = r["comparison"], r["tuned"] or r["base"]
         lines.append(f"| {r['row']}{direction(m['higher_is_better'])} | {m['n']} | {cell(r['base'], r['key'])} | "
