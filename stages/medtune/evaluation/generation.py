@@ -44,6 +44,8 @@ class LocalGenerator:
         results: list[dict | None] = [None] * len(texts)
         pad_side, tok.padding_side = tok.padding_side, "left"
         device = next(self.model.parameters()).device
+        if progress:   # draw the bar before the first batch, so its ETA counts from the start
+            progress(0, len(order))
         try:
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
@@ -126,6 +128,8 @@ class EndpointGenerator:
         """One request per conversation. A request that fails is recorded with its error (text "",
         error set) instead of ending the run: the caller counts failures and stops past its threshold."""
         results = []
+        if progress:
+            progress(0, len(conversations))
         for i, messages in enumerate(conversations):
             t0 = time.time()
             try:
@@ -159,6 +163,8 @@ def reference_nll(model, tokenizer, conversations: list[list[dict]], batch_size:
     out: list[dict] = []
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     device = next(model.parameters()).device
+    if progress:
+        progress(0, len(rows))
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]
         width = max(len(f) for f, _ in batch)
