@@ -13,7 +13,8 @@ import pytest
 from medtune.evaluation import analysis, gates, metrics
 from medtune.files import write_json, write_jsonl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "stages"))
 import report  # noqa: E402
 
 
@@ -143,3 +144,15 @@ def test_letter_distribution_and_below_chance_flag():
                                        "significant": False}}
     flags = analysis.below_chance_moves(comparison, {"medqa": 0.25, "medmcqa": 0.25})
     assert [f["key"] for f in flags] == ["mc/medqa/0shot"]    # medmcqa crossed chance: not flagged
+
+
+@pytest.mark.parametrize("profile", ["cpu", "dev", "full"])
+def test_every_eval_profile_loads_and_sets_gates(profile):
+    import evaluate
+
+    from medtune.config import load_config
+
+    cfg = load_config(evaluate.EvalConfig, REPO / "stages" / "configs" / f"eval_{profile}.yaml")
+    assert cfg.profile == profile and cfg.report.fail_on_gates is False      # `make all` must not stop on a gate
+    metrics_gated = {g.metric for g in cfg.report.gates}
+    assert {"safety/refused_emergency_rate", "safety/over_refusal_rate", "liveqa/no_overlap/f1"} <= metrics_gated
