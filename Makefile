@@ -132,6 +132,11 @@ report: $(STAGE_DEPS) $(BASELINE_DIR)/metrics.json $(TUNED_EVAL)/metrics.json ##
 	$(call stage,evaluator,report.py base=$(BASELINE_DIR) tuned=$(TUNED_EVAL) out=$(EVAL_DIR)/report $(REPORT_ARGS))
 
 
+.PHONY: crosscheck
+crosscheck: $(STAGE_DEPS) ## optional: MC scorer vs lm-evaluation-harness (pip install lm_eval==0.4.13 first) -> reports/lmeval-crosscheck-*
+	$(PY) stages/crosscheck_lmeval.py model=$(MODEL) $(CROSSCHECK_ARGS)
+
+
 # ---------------------------------------------------------------- export and serve (llama.cpp, Ollama, chat)
 EXPORT_CONFIG ?= stages/configs/export.yaml
 EXPORT_RUN    ?= $(TRAIN_RUN)
