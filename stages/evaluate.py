@@ -174,7 +174,7 @@ def run_mc(cfg: EvalConfig, model, tokenizer) -> list[dict]:
     return rows
 
 
-def generation_row(result: dict, messages: list[dict], min_words: int) -> dict:
+def generation_row(result: dict, messages: list[dict], min_words: int = 8) -> dict:
     """The fields every generated answer gets, whatever set it belongs to."""
     prompt_text = " ".join(m["content"] for m in messages)
     answer = result["text"]
