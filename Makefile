@@ -101,6 +101,7 @@ EVAL_PROFILE  ?= cpu
 EVAL_CONFIG   ?= stages/configs/eval_$(EVAL_PROFILE).yaml
 EVAL_RUN      ?= $(TRAIN_RUN)
 EVAL_ARGS     ?=
+REPORT_ARGS   ?=
 EVAL_URL      ?= http://127.0.0.1:$(or $(SERVE_PORT),8080)
 EVAL_DIR      := artifacts/$(EVAL_RUN)
 BASELINE_DIR  := artifacts/baseline-$(MODEL)/eval/$(EVAL_PROFILE)
@@ -125,10 +126,15 @@ eval-endpoint: $(STAGE_DEPS) ## evaluate a served model through /v1/chat/complet
 	$(PY) stages/evaluate.py --config $(EVAL_CONFIG) --endpoint $(EVAL_URL) label=served-$(EVAL_RUN) \
 		out=$(EVAL_DIR)/eval/$(EVAL_PROFILE)-endpoint $(EVAL_ARGS)
 
-report: $(EVAL_DIR)/report/report.md ## compare base and fine-tuned: report.md, charts, training_recommendations.json
+# The report always runs (a few seconds), so its exit status always reflects the gates:
+# make report REPORT_ARGS="report.fail_on_gates=true" exits non-zero when a gate fails.
+report: $(STAGE_DEPS) $(BASELINE_DIR)/metrics.json $(TUNED_EVAL)/metrics.json ## compare base and fine-tuned: scorecard with gates, report.md, charts
+	$(call stage,evaluator,report.py base=$(BASELINE_DIR) tuned=$(TUNED_EVAL) out=$(EVAL_DIR)/report $(REPORT_ARGS))
 
-$(EVAL_DIR)/report/report.md: $(STAGE_DEPS) $(BASELINE_DIR)/metrics.json $(TUNED_EVAL)/metrics.json stages/report.py
-	$(call stage,evaluator,report.py base=$(BASELINE_DIR) tuned=$(TUNED_EVAL) out=$(EVAL_DIR)/report)
+
+.PHONY: crosscheck
+crosscheck: $(STAGE_DEPS) ## optional: MC scorer vs lm-evaluation-harness (pip install lm_eval==0.4.13 first) -> reports/lmeval-crosscheck-*
+	$(PY) stages/crosscheck_lmeval.py model=$(MODEL) $(CROSSCHECK_ARGS)
 
 
 # ---------------------------------------------------------------- export and serve (llama.cpp, Ollama, chat)

@@ -4,9 +4,14 @@
     python stages/report.py base=artifacts/baseline-smollm2-135m/eval/cpu \
         tuned=artifacts/smollm2-135m-lora-cpu/eval/cpu out=artifacts/smollm2-135m-lora-cpu/report
 
-Writes report.md (tables, significance, per-category analysis, side-by-side samples), charts
-(benchmarks.png, answer_quality.png, safety.png, category_deltas.png), comparison.json and
-training_recommendations.json.
+Writes report.md (the scorecard with its gates first, then tables, significance, per-category
+analysis, detector checks, side-by-side samples, timings), charts (benchmarks.png, answer_quality.png,
+ood_quality.png, safety.png, category_deltas.png), category_tests.csv (every per-category test with raw
+and Benjamini-Hochberg adjusted p), comparison.json and training_recommendations.json.
+
+Gates: the `report:` section of the evaluation profile (recorded in the fine-tuned run's metrics.json);
+`report.fail_on_gates=true` (here or in the profile) makes this stage print the failed gates and exit 1.
+The default is false, so `make all` reports a failed gate without stopping.
 """
 
 from __future__ import annotations
@@ -18,8 +23,8 @@ import time
 from pathlib import Path
 
 from medtune.config import StrictModel, stage_cli
+from medtune.evaluation import analysis, gates, markdown, render
 from medtune.evaluation import metrics as registry
-from medtune.evaluation import render
 from medtune.files import atomic_dir, make_manifest, read_jsonl, write_json
 from medtune.paths import data_dir
 
@@ -33,6 +38,14 @@ class ReportConfig(StrictModel):
     min_category_items: int = 3        # categories with fewer paired items are not ranked
     samples: int = 2                   # side-by-side examples per set
     seed: int = 0
+    report: gates.ReportSettings | None = None   # gates; default: those the fine-tuned run recorded
+
+
+def gate_settings(cfg: ReportConfig, tuned_meta: dict) -> gates.ReportSettings:
+    """The fine-tuned run's recorded `report:` section, with any report.* keys given here on top."""
+    recorded = tuned_meta.get("report") or {}
+    given = cfg.report.model_dump(include=cfg.report.model_fields_set) if cfg.report else {}
+    return gates.ReportSettings.model_validate({**recorded, **given})
 
 
 def load_run(folder: Path) -> tuple[dict, dict[str, list[dict]]]:
@@ -81,17 +94,28 @@ def recommendations(cfg: ReportConfig, tuned: dict, comparison: dict, shares: di
             "significantly_worse_after_training": declined, "training_data_shares": shares}
 
 
+def _failed(row: dict) -> bool:
+    return bool(row.get("non_answer") or (row.get("refused") and row.get("set") != "harmful")
+                or (row.get("set") == "emergency" and not row.get("referral")))
+
+
 def samples(base_items: dict, tuned_items: dict, per_set: int) -> list[dict]:
-    """A few prompts from each generated set with both models' answers, for reading side by side."""
+    """A few prompts from each generated set with both models' answers, for reading side by side.
+
+    Items where the fine-tuned model failed (refused, gave a non-answer, missed an emergency) come
+    first; multi-turn items carry their earlier turns so the whole conversation is shown."""
     out = []
-    sets = [("open_qa", None, "Held-out question"), ("safety", "emergency", "Emergency"),
-            ("safety", "context", "Multi-turn context"), ("safety", "harmful", "Harmful request"),
-            ("safety", "control", "Non-urgent control")]
+    sets = [("open_qa", None, "Held-out question"), ("liveqa", None, "LiveQA consumer question"),
+            ("safety", "emergency", "Emergency"), ("safety", "context", "Multi-turn context"),
+            ("safety", "over_refusal", "Benign sensitive-sounding question"),
+            ("safety", "harmful", "Harmful request"), ("safety", "control", "Non-urgent control")]
     for file, kind, title in sets:
         base_rows = {r["id"]: r for r in base_items.get(file, []) if kind is None or r.get("set") == kind}
         picked = [r for r in tuned_items.get(file, []) if r["id"] in base_rows and (kind is None or r.get("set") == kind)]
+        picked.sort(key=lambda r: not _failed(r))
         for r in picked[:per_set]:
-            out.append({"title": f"{title}: {r['id']}", "question": r["question"],
+            out.append({"title": f"{title}: {r['id']}" + (" (fine-tuned failed)" if _failed(r) else ""),
+                        "question": r["question"], "history": r.get("history"),
                         "base": base_rows[r["id"]]["prediction"], "tuned": r["prediction"]})
     return out
 
@@ -121,37 +145,66 @@ def main(argv: list[str] | None = None) -> int:
     if not comparison:
         raise SystemExit(f"error: {base_dir} and {tuned_dir} share no scored items; evaluate both with the same config")
     base_m, tuned_m = base_meta["metrics"], tuned_meta["metrics"]
+    categories = analysis.correct_category_tests(comparison)
     shares = category_shares(Path(cfg.train_data) if cfg.train_data else data_dir() / "processed" / "train.jsonl")
     recs = recommendations(cfg, tuned_m, comparison, shares)
-    labels = {k: m["label"] for k, m in {**base_m, **tuned_m}.items()}
+    card = gates.scorecard(gate_settings(cfg, tuned_meta), base_m, tuned_m, comparison)
+    chance = tuned_meta.get("chance", {})
     with atomic_dir(out_dir) as tmp:
-        mc_keys = sorted(k for k in {**base_m, **tuned_m} if k.startswith("mc/") and "/by_subject/" not in k)
-        refs = {}
-        for k in mc_keys:
-            bench = k.split("/")[1]
-            refs[k] = tuned_meta.get("majority", {}).get(bench) or tuned_meta.get("chance", {}).get(bench)
-        render.grouped_bars(tmp / "benchmarks.png", mc_keys, base_m, tuned_m, "Multiple-choice accuracy",
-                            labels, refs, "accuracy")
-        render.grouped_bars(tmp / "answer_quality.png", ["open_qa/rouge1", "open_qa/rouge2", "open_qa/rougeL",
-                                                         "open_qa/f1", "open_qa/cosine"], base_m, tuned_m,
-                            "Held-out answer quality", labels)
-        render.grouped_bars(tmp / "safety.png", sorted(k for k in tuned_m if k.startswith("safety/")), base_m,
-                            tuned_m, "Safety and conversation rates", labels, ylabel="rate")
-        render.delta_chart(tmp / "category_deltas.png", comparison)
+        charts(tmp, base_m, tuned_m, tuned_meta, comparison)
+        analysis.write_category_csv(tmp / "category_tests.csv", categories)
         ctx = {"base": base_meta, "tuned": tuned_meta, "comparison": comparison, "out": tmp,
                "command": " ".join(["stages/report.py", *(argv if argv is not None else sys.argv[1:])]),
-               "headline": headline(comparison, tuned_meta), "recommendations": recs,
-               "detector": tuned_meta["refusal_detector"], "samples": samples(base_items, tuned_items, cfg.samples),
-               "notes": notes, "chance": tuned_meta.get("chance", {}), "majority": tuned_meta.get("majority", {})}
-        (tmp / "report.md").write_text(render.markdown(ctx), encoding="utf-8")
+               "headline": headline(comparison, tuned_meta), "recommendations": recs, "scorecard": card,
+               "detector": tuned_meta["refusal_detector"], "referral_detector": tuned_meta.get("referral_detector"),
+               "samples": samples(base_items, tuned_items, cfg.samples), "categories": categories,
+               "letters": {name: analysis.letter_distribution(items.get("mc", []))
+                           for name, items in (("base", base_items), ("tuned", tuned_items))},
+               "below_chance": analysis.below_chance_moves(comparison, chance),
+               "notes": notes, "chance": chance, "majority": tuned_meta.get("majority", {})}
+        (tmp / "report.md").write_text(markdown.markdown(ctx), encoding="utf-8")
         write_json(tmp / "comparison.json", {"base": base_meta["label"], "tuned": tuned_meta["label"],
                                              "profile": tuned_meta.get("profile"), "comparison": comparison,
+                                             "scorecard": card, "below_chance": ctx["below_chance"],
                                              "base_metrics": base_m, "tuned_metrics": tuned_m, "notes": notes})
         write_json(tmp / "training_recommendations.json", recs)
         write_json(tmp / "manifest.json", make_manifest("report", cfg, {"base": base_dir / "metrics.json",
                                                                           "tuned": tuned_dir / "metrics.json"}, started))
     print(f"[report] wrote {out_dir}/report.md")
     print(headline(comparison, tuned_meta))
+    return gate_exit(card)
+
+
+def charts(out: Path, base_m: dict, tuned_m: dict, tuned_meta: dict, comparison: dict) -> None:
+    labels = {k: m["label"] for k, m in {**base_m, **tuned_m}.items()}
+    mc_keys = sorted(k for k in {**base_m, **tuned_m} if k.startswith("mc/") and "/by_subject/" not in k)
+    refs = {}
+    for k in mc_keys:
+        bench = k.split("/")[1]
+        refs[k] = tuned_meta.get("majority", {}).get(bench) or tuned_meta.get("chance", {}).get(bench)
+    refs = {k: v for k, v in refs.items() if v}
+    render.grouped_bars(out / "benchmarks.png", mc_keys, base_m, tuned_m, "Multiple-choice accuracy",
+                        labels, refs, "accuracy")
+    render.grouped_bars(out / "answer_quality.png", ["open_qa/rouge1", "open_qa/rouge2", "open_qa/rougeL",
+                                                     "open_qa/f1", "open_qa/cosine"], base_m, tuned_m,
+                        "Held-out answer quality", labels)
+    render.grouped_bars(out / "ood_quality.png", [f"liveqa{s}/{f}" for s in ("", "/no_overlap")
+                                                  for f in ("rougeL", "f1", "cosine")], base_m, tuned_m,
+                        "LiveQA answer quality (best reference)", labels)
+    render.grouped_bars(out / "safety.png", sorted(k for k in tuned_m if k.startswith("safety/")), base_m,
+                        tuned_m, "Safety and conversation rates", labels, ylabel="rate")
+    render.delta_chart(out / "category_deltas.png", comparison)
+
+
+def gate_exit(card: dict) -> int:
+    """Print the failed gates; exit status 1 when they should stop the pipeline."""
+    for g in card["failed"]:
+        print(f"[report] gate failed: {g['metric']} {g['rule']}: {g['why']}")
+    if card["failed"] and card["fail_on_gates"]:
+        print(f"[report] {len(card['failed'])} gate(s) failed and report.fail_on_gates=true", file=sys.stderr)
+        return 1
+    if not card["failed"]:
+        print(f"[report] all {len(card['gates'])} gates passed")
     return 0
 
 

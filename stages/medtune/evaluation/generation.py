@@ -7,6 +7,7 @@ that hits the token limit without the end-of-turn token is a runaway.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -16,6 +17,10 @@ import torch
 
 from .. import chat_format
 from ..chat_format import GENERATION_DEFAULTS
+
+
+class EndpointError(RuntimeError):
+    """A request to an OpenAI-compatible server failed or its reply had an unexpected shape."""
 
 
 class LocalGenerator:
@@ -39,6 +44,8 @@ class LocalGenerator:
         results: list[dict | None] = [None] * len(texts)
         pad_side, tok.padding_side = tok.padding_side, "left"
         device = next(self.model.parameters()).device
+        if progress:   # draw the bar before the first batch, so its ETA counts from the start
+            progress(0, len(order))
         try:
             for start in range(0, len(order), batch_size):
                 idx = order[start:start + batch_size]
@@ -88,21 +95,47 @@ class EndpointGenerator:
         request = urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                reply = json.loads(response.read())
+                raw = response.read()
+        except urllib.error.HTTPError as e:
+            detail = e.read()[:200].decode("utf-8", "replace")
+            raise EndpointError(f"{self.url}: HTTP {e.code} {e.reason}: {detail}") from None
         except urllib.error.URLError as e:
-            raise RuntimeError(f"{self.url}: request failed ({e}); is the server running?") from None
-        choice = reply["choices"][0]
+            raise EndpointError(f"{self.url}: request failed ({e.reason}); is the server running?") from None
+        except (OSError, http.client.HTTPException) as e:   # timeouts, dropped connections
+            raise EndpointError(f"{self.url}: request failed ({type(e).__name__}: {e})") from None
+        return self._parse(raw)
+
+    def _parse(self, raw: bytes) -> dict:
+        """The answer from an OpenAI-style reply; a reply of another shape names the server and what it sent."""
+        try:
+            reply = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise EndpointError(f"{self.url}: the server's reply is not JSON ({e}); it began with "
+                                f"{raw[:120]!r}") from None
+        try:
+            choice = reply["choices"][0]
+            content = choice["message"].get("content")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            shape = sorted(reply) if isinstance(reply, dict) else type(reply).__name__
+            raise EndpointError(f"{self.url}: the reply has no choices[0].message (got {shape}); "
+                                "is this an OpenAI-compatible /v1/chat/completions server?") from None
         usage = reply.get("usage") or {}
-        return {"text": (choice["message"].get("content") or "").strip(),
-                "new_tokens": usage.get("completion_tokens"),
+        return {"text": (content or "").strip(), "new_tokens": usage.get("completion_tokens"),
                 "ended": choice.get("finish_reason") != "length"}
 
     def generate(self, conversations: list[list[dict]], max_new_tokens: int, batch_size: int = 1,
                  progress=None) -> list[dict]:
+        """One request per conversation. A request that fails is recorded with its error (text "",
+        error set) instead of ending the run: the caller counts failures and stops past its threshold."""
         results = []
+        if progress:
+            progress(0, len(conversations))
         for i, messages in enumerate(conversations):
             t0 = time.time()
-            result = self.chat(messages, max_new_tokens)
+            try:
+                result = self.chat(messages, max_new_tokens)
+            except EndpointError as e:
+                result = {"text": "", "new_tokens": None, "ended": True, "error": str(e)}
             result["batch_seconds"] = round(time.time() - t0, 3)
             results.append(result)
             if progress:
@@ -112,7 +145,7 @@ class EndpointGenerator:
 
 @torch.no_grad()
 def reference_nll(model, tokenizer, conversations: list[list[dict]], batch_size: int = 8,
-                  max_length: int = 1024) -> list[dict]:
+                  max_length: int = 1024, progress=None) -> list[dict]:
     """Mean negative log-likelihood per token of each conversation's last assistant message.
 
     The scored tokens are those the chat template adds after the generation prompt: the answer
@@ -130,6 +163,8 @@ def reference_nll(model, tokenizer, conversations: list[list[dict]], batch_size:
     out: list[dict] = []
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     device = next(model.parameters()).device
+    if progress:
+        progress(0, len(rows))
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]
         width = max(len(f) for f, _ in batch)
@@ -148,4 +183,6 @@ def reference_nll(model, tokenizer, conversations: list[list[dict]], batch_size:
             lp = torch.log_softmax(logits[i, n_prompt - 1:len(f) - 1].float(), -1)
             token_lp = lp.gather(1, targets[:, None]).squeeze(1)
             out.append({"nll": float(-token_lp.mean()), "tokens": int(len(targets))})
+        if progress:
+            progress(min(start + batch_size, len(rows)), len(rows))
     return out

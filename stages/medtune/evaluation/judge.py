@@ -11,6 +11,7 @@ import json
 import re
 
 from .generation import EndpointGenerator
+from .progress import bar
 
 CRITERIA = ("accuracy", "completeness", "communication", "context_awareness")
 
@@ -47,14 +48,15 @@ def judge_rows(rows: list[dict], endpoint: str, model: str, api_key: str | None,
     """Score open-question rows in place (fields judge_<criterion>, summarised by metrics.py)."""
     client = EndpointGenerator(endpoint, model, api_key)
     unparsed = 0
-    for row in rows[:limit] if limit else rows:
+    todo = rows[:limit] if limit else rows
+    show = bar("LLM judge", "answer")
+    for i, row in enumerate(todo):
         prompt = (RUBRIC.replace("{question}", row["question"]).replace("{reference}", row["reference"])
                   .replace("{answer}", row["prediction"]))
         reply = client.chat([{"role": "user", "content": prompt}], max_new_tokens=128)["text"]
         scores = parse_scores(reply)
-        if scores is None:
-            unparsed += 1
-            continue
-        for c, v in scores.items():
+        unparsed += scores is None
+        for c, v in (scores or {}).items():
             row[f"judge_{c}"] = v
+        show(i + 1, len(todo))
     return {"unparsed": unparsed, "judged": min(len(rows), limit or len(rows))}

@@ -102,6 +102,8 @@ def score_continuations(model, tokenizer, requests: list[tuple[str, str]], batch
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     device = next(model.parameters()).device
     keep = max(len(cont) for _, cont in encoded)
+    if progress:
+        progress(0, len(inputs))
     for start in range(0, len(inputs), batch_size):
         batch = inputs[start:start + batch_size]
         width = len(batch[0])

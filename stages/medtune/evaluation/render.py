@@ -1,4 +1,8 @@
-"""Report rendering: charts (matplotlib) and report.md from a paired comparison."""
+"""Report charts (matplotlib) and the number formats shared with report.md (markdown.py).
+
+Every chart marks which direction is better: each tick label ends with an arrow (higher / lower is
+better) and per-category changes are green when better, red when worse, whatever the metric's direction.
+"""
 
 from __future__ import annotations
 
@@ -15,21 +19,37 @@ def fmt_p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3g}"
 
 
-def _fmt(v, pct: bool) -> str:
+def fmt(v, pct: bool) -> str:
     if v is None or v != v:
         return "-"
     return f"{100 * v:.1f}" if pct else f"{v:.3f}"
 
 
-def _is_rate(key: str) -> bool:
-    return key.startswith(("mc/", "safety/")) or key.endswith(("/exact_match",))
+def is_rate(key: str, m: dict | None = None) -> bool:
+    """Rates (right/wrong per item) are printed in percent."""
+    if m is not None and "binary" in m:
+        return bool(m["binary"])
+    return key.startswith(("mc/", "safety/", "failures/")) or key.endswith(("/exact_match", "_rate"))
 
 
 def cell(m: dict | None, key: str) -> str:
     if not m:
         return "-"
-    pct = _is_rate(key)
-    return f"{_fmt(m['value'], pct)} [{_fmt(m['ci'][0], pct)}, {_fmt(m['ci'][1], pct)}]"
+    pct = is_rate(key, m)
+    return f"{fmt(m['value'], pct)} [{fmt(m['ci'][0], pct)}, {fmt(m['ci'][1], pct)}]"
+
+
+def change(c: dict | None, key: str) -> str:
+    """'+1.2 [-0.3, +2.8]': the paired change and its interval."""
+    if not c:
+        return "-"
+    pct = is_rate(key, c)
+    sign = lambda v: ("+" if v >= 0 else "") + fmt(v, pct)  # noqa: E731
+    return f"{sign(c['diff'])} [{sign(c['ci'][0])}, {sign(c['ci'][1])}]"
+
+
+def direction(higher_is_better: bool | None) -> str:
+    return {True: " ↑", False: " ↓"}.get(higher_is_better, "")
 
 
 def grouped_bars(path: Path, keys: list[str], base: dict, tuned: dict, title: str, labels: dict,
@@ -53,8 +73,10 @@ def grouped_bars(path: Path, keys: list[str], base: dict, tuned: dict, title: st
         if refs and k in refs:
             ax.hlines(refs[k], i - width, i + width, colors="red", linestyles="dashed",
                       label="chance / majority" if i == min(j for j, kk in enumerate(keys) if kk in refs) else None)
-    ax.set_xticks(range(len(keys)), [labels.get(k, k) for k in keys], rotation=30, ha="right", fontsize=8)
-    ax.set_title(title)
+    arrows = [direction((tuned.get(k) or base.get(k)).get("higher_is_better")) for k in keys]
+    ax.set_xticks(range(len(keys)), [labels.get(k, k) + a for k, a in zip(keys, arrows)], rotation=30, ha="right",
+                  fontsize=8)
+    ax.set_title(f"{title}\n(↑ higher is better, ↓ lower is better)", fontsize=10)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -63,100 +85,20 @@ def grouped_bars(path: Path, keys: list[str], base: dict, tuned: dict, title: st
 
 
 def delta_chart(path: Path, comparison: dict, group_prefix: str = "category:") -> None:
-    rows = [(c["label"], c["diff"], c["ci"]) for c in comparison.values() if c["group"].startswith(group_prefix)]
+    rows = [(c["label"], c["diff"], c["ci"], c["higher_is_better"]) for c in comparison.values()
+            if c["group"].startswith(group_prefix)]
     if not rows:
         return
     rows.sort(key=lambda r: r[1])
     fig, ax = plt.subplots(figsize=(7, max(3, 0.28 * len(rows) + 1)))
     ys = range(len(rows))
-    ax.barh(list(ys), [r[1] for r in rows], color=["#d62728" if r[1] < 0 else "#2ca02c" for r in rows],
+    better = [(r[1] >= 0) == (r[3] is not False) for r in rows]
+    ax.barh(list(ys), [r[1] for r in rows], color=["#2ca02c" if b else "#d62728" for b in better],
             xerr=[[max(0, r[1] - r[2][0]) for r in rows], [max(0, r[2][1] - r[1]) for r in rows]], capsize=2)
     ax.set_yticks(list(ys), [r[0] for r in rows], fontsize=7)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("fine-tuned minus base (95% paired bootstrap interval)")
-    ax.set_title("Per-category change")
+    ax.set_xlabel("fine-tuned minus base (95% paired bootstrap interval); green = better, red = worse")
+    ax.set_title("Per-category change (higher is better for every category score)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def markdown(ctx: dict) -> str:
-    """report.md from the comparison context assembled by stages/report.py."""
-    base, tuned, comp = ctx["base"]["metrics"], ctx["tuned"]["metrics"], ctx["comparison"]
-    lines = [f"# Evaluation report: {ctx['tuned']['label']} vs {ctx['base']['label']}", "",
-             f"Profile `{ctx['tuned']['profile']}`. Base: `{ctx['base']['model']}`; fine-tuned: "
-             f"`{ctx['tuned']['model']}`. Produced by `{ctx['command']}`; every number comes from the per-item "
-             "files beside each run's metrics.json.", "",
-             "Intervals are 95% percentile bootstrap intervals over items (2,000 resamples). Differences are "
-             "paired on the same items: exact McNemar test for right/wrong metrics, paired bootstrap otherwise; "
-             "*significant* means p < 0.05 (no correction for multiple comparisons, so expect about one in "
-             "twenty unchanged metrics to show as significant by chance).", ""]
-    if ctx.get("headline"):
-        lines += ["## Held-out answer quality", "", ctx["headline"], ""]
-    for group, title in (("accuracy", "Medical accuracy (multiple choice, %)"),
-                         ("answer quality", "Answer quality (held-out open questions)"),
-                         ("safety", "Safety and conversation (%)"), ("judge", "LLM-as-judge")):
-        keys = [k for k, m in {**base, **tuned}.items() if m["group"] == group]
-        if not keys:
-            continue
-        lines += [f"## {title}", ""]
-        if group == "judge":
-            lines += [f"Judge model: `{(ctx['tuned'].get('judge') or {}).get('model')}` (HealthBench-style rubric, 1-5).", ""]
-        extra = " reference |" if group == "accuracy" else ""
-        lines += [f"| metric | n | base | fine-tuned | change [95% CI] | p (test) | verdict |{extra}",
-                  "|---|---|---|---|---|---|---|" + ("---|" if extra else "")]
-        for k in sorted(set(keys), key=lambda k: list({**base, **tuned}).index(k)):
-            c = comp.get(k)
-            pct = _is_rate(k)
-            change = (f"{'+' if c['diff'] >= 0 else ''}{_fmt(c['diff'], pct)} [{_fmt(c['ci'][0], pct)}, "
-                      f"{_fmt(c['ci'][1], pct)}]") if c else "-"
-            ptxt = f"{fmt_p(c['p'])} ({c['test']})" if c else "-"
-            verdict = f"**{c['verdict']}**" if c and c["significant"] else (c["verdict"] if c else "-")
-            label = (base.get(k) or tuned.get(k))["label"]
-            n = (tuned.get(k) or base.get(k))["n"]
-            row = f"| {label} | {n} | {cell(base.get(k), k)} | {cell(tuned.get(k), k)} | {change} | {ptxt} | {verdict} |"
-            if extra:
-                bench = k.split("/")[1]
-                ref = [f"chance {100 * ctx['chance'][bench]:.1f}"]
-                if bench in ctx["majority"]:
-                    ref.append(f"majority {100 * ctx['majority'][bench]:.1f}")
-                row += f" {', '.join(ref)} |"
-            lines.append(row)
-        lines.append("")
-    for name in ("benchmarks.png", "answer_quality.png", "safety.png", "category_deltas.png"):
-        if (ctx["out"] / name).is_file():
-            lines += [f"![{name}]({name})", ""]
-    lines += ["## Per-category analysis", ""]
-    cats = [c for c in comp.values() if c["group"].startswith("category:")]
-    if cats:
-        lines += ["| category | n | base | fine-tuned | change [95% CI] | p | verdict |", "|---|---|---|---|---|---|---|"]
-        for c in sorted(cats, key=lambda c: (c["group"], c["diff"])):
-            lines.append(f"| {c['label']} | {c['n']} | {c['base']:.3f} | {c['tuned']:.3f} | "
-                         f"{c['diff']:+.3f} [{c['ci'][0]:+.3f}, {c['ci'][1]:+.3f}] | {fmt_p(c['p'])} | {c['verdict']} |")
-        lines.append("")
-    recs = ctx["recommendations"]
-    lines += ["## Training recommendations", "", f"Rule: {recs['rule']}", ""]
-    for r in recs["raise_data_share"]:
-        lines.append(f"- raise `{r['category']}` from {100 * r['current_share']:.1f}% to "
-                     f"{100 * r['suggested_share']:.1f}% of training rows ({r['reason']})")
-    for r in recs["weakest_benchmark_subjects"]:
-        lines.append(f"- weak benchmark subject: {r['label']} = {100 * r['value']:.1f}% (n={r['n']}); "
-                     "benchmarks are never trained on: add open-licence material on this subject")
-    lines += ["", "## Refusal detector", "",
-              f"Regex detector in `stages/medtune/evaluation/safety.py`; agreement with the hand-labelled sample "
-              f"`stages/medtune/resources/refusal_labels.jsonl`: {ctx['detector']['accuracy']:.1%} of "
-              f"{ctx['detector']['n']} answers (false positives {ctx['detector']['false_positive']}, false "
-              f"negatives {ctx['detector']['false_negative']}).", ""]
-    lines += ["## Sample conversations (same prompt, base vs fine-tuned)", ""]
-    for s in ctx["samples"]:
-        lines += [f"### {s['title']}", "", f"**User:** {s['question']}", "",
-                  "| base | fine-tuned |", "|---|---|",
-                  f"| {_cellify(s['base'])} | {_cellify(s['tuned'])} |", ""]
-    if ctx["notes"]:
-        lines += ["## Notes", ""] + [f"- {n}" for n in ctx["notes"]] + [""]
-    lines += ["## Timings (s)", "", f"- base: {ctx['base'].get('timings')}", f"- fine-tuned: {ctx['tuned'].get('timings')}", ""]
-    return "\n".join(lines)
-
-
-def _cellify(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", "<br>") or "(empty)"
