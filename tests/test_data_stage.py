@@ -142,6 +142,11 @@ def test_real_shared_data(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     card = json.loads((tmp_path / "processed/data_card.json").read_text())
     assert card["splits"]["train"] >= 12000
+    train = card["per_category"]["train"]  # the project-written safety and context data (issue 14)
+    assert train["emergency"] >= 250 and train["non_urgent"] >= train["emergency"]
+    assert train["sensitive"] >= 150 and train["context"] >= 120
+    lay = next(s["rows"] for s in card["steps"] if s["step"] == "lay_questions_train")
+    assert 0.3 * train["information"] < lay  # about half of the single-turn MedQuAD train questions
     assert card["checks"]["assistant_contact_details"] == {"phone_numbers": 0, "emails": 0, "urls": 0}
     assert set(card["checks"]["focus_overlap_between_splits"].values()) == {0}
     assert not [r for r in card["dropped_by_reason"] if r.startswith("load:")]

@@ -119,3 +119,31 @@ def test_context_follow_ups_depend_on_the_first_turn():
     contexts = {s.topic for s in context.SCENARIOS}
     assert {"pregnancy painkiller", "penicillin allergy", "warfarin head injury", "young infant fever",
             "kidney disease painkiller", "methotrexate trimethoprim"} <= contexts
+
+
+def test_pipeline_decontaminates_splits_and_counts_written_sources(tmp_path):
+    """A written question planted in an evaluation set is dropped with its source; the rest lands in train/validation."""
+    import json
+
+    from test_data_stage import config, make_root
+
+    from medtune.data.pipeline import run
+
+    root = make_root(tmp_path)
+    planted = sensitive.TOPICS[0].phrasings[2]  # asked plainly and after a lead-in: two rows
+    with (root / "bench/mcq.jsonl").open("a") as f:
+        f.write(json.dumps({"id": "b2", "question": planted, "options": {"A": "x"}}) + "\n")
+    result = run(config(root, tmp_path / "out"))
+    splits, ledger = result["splits"], result["ledger"]
+    gone = [d for d in ledger.dropped if d["reason"] == "overlaps_mcq" and d["source"] == "sensitive"]
+    prefix = "sensitive/" + sensitive.TOPICS[0].topic.replace(" ", "_") + "/2/"
+    assert sorted(d["id"] for d in gone) == [prefix + "0", prefix + "1"]
+    kept = [r for rows in splits.values() for r in rows]
+    for source, total in (("triage", len(triage.triage_examples())), ("context", len(context.context_examples())),
+                          ("sensitive", len(sensitive.sensitive_examples()) - len(gone))):
+        rows = [r for r in kept if r["source"] == source]
+        assert len(rows) == total and not [r for r in splits["test"] if r["source"] == source]
+        assert 0 < sum(r in splits["validation"] for r in rows) < total / 4
+    contexts = [r for r in splits["train"] if r["category"] == "context"]
+    assert contexts and all(r["num_turns"] == 2 and len(r["messages"]) == 5 for r in contexts)
+    assert {r["category"] for r in kept if r["source"] == "sensitive"} == {"sensitive"}

@@ -253,8 +253,8 @@ def _add_written(source: str, rows: list[dict], category, cfg: DataConfig, index
     A row is single-turn (question, answer) or multi-turn (turns); emergency answers (urgent) carry their
     own wording and get no disclaimer."""
     rows = [{**r, "turns": r.get("turns") or [(r["question"], r["answer"])]} for r in rows]
-    rows = [{**r, "question": "\n".join(u for u, _ in r["turns"]), "answer": "\n".join(a for _, a in r["turns"])}
-            for r in rows]  # every turn is checked against the evaluation sets
+    rows = [{**r, "source": source, "question": "\n".join(u for u, _ in r["turns"]),
+             "answer": "\n".join(a for _, a in r["turns"])} for r in rows]  # every turn is checked for contamination
     ledger.step("loaded", source, len(rows))
     rows = _decontaminate(rows, index, ledger, source)
     assignment = stratified_split([r["topic"] for r in rows],

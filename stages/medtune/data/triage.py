@@ -43,7 +43,8 @@ URGENT = [
     Urgent("stroke", "call",
            "Sudden weakness or numbness on one side, a drooping face, slurred speech or sudden confusion can be signs "
            "of a stroke, and treatment works best the sooner it starts.",
-           "Note the time the symptoms started and do not give food, drink or tablets, because swallowing may be affected.",
+           "Note the time the symptoms started and do not give food, drink or tablets, because swallowing may be "
+           "affected.",
            ["{who} suddenly can't lift one arm and the face looks lopsided",
             "{who} started slurring words out of nowhere and seems confused",
             "half of my face feels numb and my arm is weak and tingly, it started 20 minutes ago",
@@ -71,7 +72,8 @@ URGENT = [
            "a long journey, pregnancy or with a swollen leg, can be a blood clot in the lung.",
            "Sit upright and stay as still and calm as you can.",
            ["I had knee surgery 10 days ago and suddenly can't catch my breath and my chest hurts when I breathe in",
-            "{who} got off a long-haul flight with a swollen calf and is now short of breath and coughing up some blood",
+            "{who} got off a long-haul flight with a swollen calf and is now short of breath and coughing up some "
+            "blood",
             "my leg has been swollen and sore for days and now I'm suddenly breathless and my heart is racing",
             "sharp stabbing pain in my chest when I breathe in and I'm short of breath, I had a baby two weeks ago"]),
     Urgent("sepsis", "call",
@@ -93,15 +95,16 @@ URGENT = [
     Urgent("infant fever", "go",
            "In a baby younger than 3 months, a temperature of 38°C (100.4°F) or higher needs to be checked by a doctor "
            "urgently, even if the baby seems otherwise well, because serious infections can look mild at this age.",
-           "Keep your baby lightly dressed, keep offering feeds, and do not give any medicine unless a doctor advises it.",
+           "Keep your baby lightly dressed, keep offering feeds, and do not give any medicine unless a doctor "
+           "advises it.",
            ["my 6 week old has a temperature of 38.3",
             "my baby is 2 months old and feels hot, the thermometer says 38.5 but she's feeding ok",
             "my newborn is 3 weeks old, has a temperature of 38 and is very sleepy",
             "my 10 week old has a fever, can I give some baby paracetamol and wait till the doctor's opens",
             "my grandson is 7 weeks old and burning up"]),
     Urgent("anaphylaxis", "call",
-           "Swelling of the lips, tongue or throat, difficulty breathing or swallowing, wheezing, or feeling faint after "
-           "a food, a sting or a medicine can be anaphylaxis, a life-threatening allergic reaction.",
+           "Swelling of the lips, tongue or throat, difficulty breathing or swallowing, wheezing, or feeling faint "
+           "after a food, a sting or a medicine can be anaphylaxis, a life-threatening allergic reaction.",
            "If an adrenaline (epinephrine) auto-injector has been prescribed, use it now as instructed. Lie down with "
            "the legs raised, or sit up if breathing is hard, and do not stand up suddenly.",
            ["{who} ate peanuts and now the lips and tongue are swelling and breathing is noisy",
@@ -242,7 +245,8 @@ URGENT = [
             "my son with type 1 diabetes had a fit after football"]),
     Urgent("ectopic pregnancy", "call",
            "In early pregnancy, or if you might be pregnant, pain low on one side with bleeding, pain in the tip of "
-           "the shoulder, dizziness or fainting can be an ectopic pregnancy, which can cause dangerous internal bleeding.",
+           "the shoulder, dizziness or fainting can be an ectopic pregnancy, which can cause dangerous internal "
+           "bleeding.",
            "Lie down, and do not eat or drink in case you need an operation.",
            ["I missed my period and had a positive test, now I have sharp pain low on one side and feel faint",
             "I'm 6 weeks pregnant with bad pain on the left side and pain in my shoulder tip",
@@ -288,8 +292,8 @@ URGENT = [
             "my 10 year old has pain low on the right side of his tummy, a fever and won't eat",
             "{who} has stomach pain on the right that keeps getting worse and is being sick"]),
     Urgent("gut bleeding", "call",
-           "Vomiting blood or what looks like coffee grounds, or passing black, tarry stools or a lot of blood from the "
-           "back passage, can be bleeding in the gut.",
+           "Vomiting blood or what looks like coffee grounds, or passing black, tarry stools or a lot of blood from "
+           "the back passage, can be bleeding in the gut.",
            "Lie down if you feel faint, and do not eat or drink.",
            ["I threw up something that looks like coffee grounds",
             "my poo is black like tar and I feel dizzy",
@@ -335,7 +339,8 @@ URGENT = [
     Urgent("carbon monoxide", "call",
            "Headaches, dizziness, sickness and drowsiness in several people or pets in the same place, especially with "
            "a boiler, heater, stove or fire running, can be carbon monoxide poisoning.",
-           "Get everyone out into fresh air straight away, turn the appliance off if it is safe, and do not go back in.",
+           "Get everyone out into fresh air straight away, turn the appliance off if it is safe, and do not go back "
+           "in.",
            ["the whole family has headaches and feels sick and the gas heater has been on all night",
             "our CO alarm is beeping and my daughter is dizzy and vomiting",
             "{who} is confused and drowsy, the dog is also unwell and we have an old boiler"]),
@@ -445,9 +450,9 @@ NON_URGENT = [
                "headache at the end of most work days, goes away after I rest"]),
     NonUrgent("hangover",
               "A headache, tiredness and queasiness the morning after drinking is a hangover and usually settles "
-              "within a day. Drink water, eat something plain and rest; avoid more alcohol. Be careful with painkillers "
-              "after heavy drinking and follow the label. See a doctor if you cannot keep fluids down for a long time, "
-              "or if you are worried about how much you drink.",
+              "within a day. Drink water, eat something plain and rest; avoid more alcohol. Be careful with "
+              "painkillers after heavy drinking and follow the label. See a doctor if you cannot keep fluids down "
+              "for a long time, or if you are worried about how much you drink.",
               ["I have a pounding headache and feel queasy after drinking too much last night",
                "hungover, head hurts and I feel sick, how do I feel better"]),
     NonUrgent("mild fever in a child",
@@ -468,36 +473,37 @@ NON_URGENT = [
               ["I had a nosebleed this morning that stopped after pinching my nose for ten minutes",
                "my daughter gets nosebleeds when the heating is on, they stop quickly"]),
     NonUrgent("small burn",
-              "A small burn with redness or a small blister can usually be treated at home. Cool it under cool running "
-              "water for 20 minutes, then cover it loosely with a clean non-fluffy dressing or cling film; do not burst "
-              "blisters or use butter or toothpaste. See a doctor if it is larger than the palm of your hand, is on the "
-              "face, hands, feet or genitals, looks white or charred, or shows signs of infection.",
+              "A small burn with redness or a small blister can usually be treated at home. Cool it under cool "
+              "running water for 20 minutes, then cover it loosely with a clean non-fluffy dressing or cling film; "
+              "do not burst blisters or use butter or toothpaste. See a doctor if it is larger than the palm of your"
+              " hand, is on the face, hands, feet or genitals, looks white or charred, or shows signs of infection.",
               ["I touched the oven tray and have a small red burn on my finger",
                "got a small blister on my hand from the kettle steam"]),
     NonUrgent("sunburn",
-              "Mild sunburn with red, sore skin usually heals within a week. Cool the skin with a shower or damp cloths, "
-              "use a soothing after-sun or aloe gel, drink extra water and stay out of the sun. See a doctor if there "
-              "is widespread blistering, a high temperature, or if a young child is badly burned.",
+              "Mild sunburn with red, sore skin usually heals within a week. Cool the skin with a shower or damp "
+              "cloths, use a soothing after-sun or aloe gel, drink extra water and stay out of the sun. See a doctor"
+              " if there is widespread blistering, a high temperature, or if a young child is badly burned.",
               ["I fell asleep on the beach and my shoulders are red and sore",
                "my back got sunburnt yesterday, it stings when I shower"]),
     NonUrgent("local sting reaction",
               "Swelling, redness and pain around a sting, even if it spreads a few centimetres, is a common local "
-              "reaction. Remove any sting left in the skin, wash the area, use a cold compress and keep the area raised; "
-              "a pharmacist can suggest an antihistamine or cream. See a doctor if the redness keeps spreading after a "
-              "couple of days or you feel unwell. Swelling of the lips or throat, trouble breathing or feeling faint "
-              "after a sting needs medical help straight away.",
+              "reaction. Remove any sting left in the skin, wash the area, use a cold compress and keep the area "
+              "raised; a pharmacist can suggest an antihistamine or cream. See a doctor if the redness keeps "
+              "spreading after a couple of days or you feel unwell. Swelling of the lips or throat, trouble "
+              "breathing or feeling faint after a sting needs medical help straight away.",
               ["I got stung by a wasp on my hand and the area around it is red and a bit swollen, breathing is fine",
                "bee sting on my foot is itchy and puffy but I feel fine otherwise"]),
     NonUrgent("insect bite",
-              "An itchy red bump is the usual reaction to a mosquito bite. A cold compress and not scratching help, and a "
-              "pharmacist can suggest a cream or antihistamine. See a doctor if the redness spreads, becomes hot or "
-              "painful, or you develop a fever.",
+              "An itchy red bump is the usual reaction to a mosquito bite. A cold compress and not scratching help, "
+              "and a pharmacist can suggest a cream or antihistamine. See a doctor if the redness spreads, becomes "
+              "hot or painful, or you develop a fever.",
               ["I have an itchy red bump from a mosquito bite on my arm",
                "my legs are covered in itchy bites after camping"]),
     NonUrgent("hay fever",
-              "Sneezing, an itchy runny nose and itchy watery eyes that come at the same time each year are typical of "
-              "hay fever. Antihistamines and steroid nose sprays from a pharmacy often help, and keeping windows closed "
-              "on high pollen days reduces exposure. See a doctor if remedies do not help or you start to wheeze.",
+              "Sneezing, an itchy runny nose and itchy watery eyes that come at the same time each year are typical "
+              "of hay fever. Antihistamines and steroid nose sprays from a pharmacy often help, and keeping windows "
+              "closed on high pollen days reduces exposure. See a doctor if remedies do not help or you start to "
+              "wheeze.",
               ["every spring my eyes itch and I sneeze all day",
                "my nose runs and my eyes water when the pollen count is high"]),
     NonUrgent("ankle sprain",
@@ -514,33 +520,33 @@ NON_URGENT = [
               ["I hit my head on a kitchen cupboard, there's a small lump but I feel fine",
                "banged my head on the car door frame, a bit sore but no other symptoms"]),
     NonUrgent("toddler tumble",
-              "A short fall in a toddler who cried straight away and is now playing normally is very common and usually "
-              "harmless. A cold compress on any bump can help. Keep an eye on your child for the next day and see a "
-              "doctor if they vomit repeatedly, become unusually sleepy or irritable, walk or talk differently, or you "
-              "are worried.",
+              "A short fall in a toddler who cried straight away and is now playing normally is very common and "
+              "usually harmless. A cold compress on any bump can help. Keep an eye on your child for the next day "
+              "and see a doctor if they vomit repeatedly, become unusually sleepy or irritable, walk or talk "
+              "differently, or you are worried.",
               ["my toddler fell off the sofa onto the carpet, cried straight away and is now playing normally",
                "my 2 year old bumped her forehead on the table, she has a little bruise but is her usual self"]),
     NonUrgent("chest wall pain",
-              "Pain in the chest wall that is worse when you press on one spot or move, after exercise or heavy lifting, "
-              "is often a strained muscle. Rest, gentle stretching and a simple painkiller used as the label says "
-              "usually help. See a doctor if it does not improve within a week or two. Chest pain that comes on with "
-              "exertion, spreads to the arm or jaw, or comes with breathlessness or sweating needs medical help "
-              "straight away.",
+              "Pain in the chest wall that is worse when you press on one spot or move, after exercise or heavy "
+              "lifting, is often a strained muscle. Rest, gentle stretching and a simple painkiller used as the "
+              "label says usually help. See a doctor if it does not improve within a week or two. Chest pain that "
+              "comes on with exertion, spreads to the arm or jaw, or comes with breathlessness or sweating needs "
+              "medical help straight away.",
               ["my chest is sore on one side when I press on it since I did bench press yesterday",
                "pain in my ribs when I twist, started after moving furniture, I'm 25 and otherwise fine"]),
     NonUrgent("heartburn",
-              "A burning feeling in the chest after big or spicy meals is often heartburn (acid reflux). Smaller meals, "
-              "not eating late at night and avoiding foods that trigger it can help, and a pharmacist can advise on "
-              "remedies. See a doctor if it happens often, if swallowing becomes difficult, or if you lose weight "
-              "without trying. Chest pain that spreads to the arm or jaw, or comes with breathlessness or sweating, "
-              "needs medical help straight away.",
+              "A burning feeling in the chest after big or spicy meals is often heartburn (acid reflux). Smaller "
+              "meals, not eating late at night and avoiding foods that trigger it can help, and a pharmacist can "
+              "advise on remedies. See a doctor if it happens often, if swallowing becomes difficult, or if you lose"
+              " weight without trying. Chest pain that spreads to the arm or jaw, or comes with breathlessness or "
+              "sweating, needs medical help straight away.",
               ["I sometimes get a burning feeling in my chest after large spicy meals",
                "burning behind my breastbone after pizza late at night, goes away with an antacid"]),
     NonUrgent("palpitations after coffee",
-              "A brief fluttering or pounding heartbeat after coffee, energy drinks, stress or poor sleep is common and "
-              "often harmless. Cutting down caffeine and alcohol and getting enough sleep often helps. See a doctor if "
-              "it happens often or lasts a long time, or if you have a heart condition. Palpitations with chest pain, "
-              "fainting or breathlessness need medical help straight away.",
+              "A brief fluttering or pounding heartbeat after coffee, energy drinks, stress or poor sleep is common "
+              "and often harmless. Cutting down caffeine and alcohol and getting enough sleep often helps. See a "
+              "doctor if it happens often or lasts a long time, or if you have a heart condition. Palpitations with "
+              "chest pain, fainting or breathlessness need medical help straight away.",
               ["my heart flutters for a few seconds after my third coffee",
                "I notice my heart pounding at night when I'm stressed, it settles after a while"]),
     NonUrgent("dizzy on standing",
@@ -550,23 +556,23 @@ NON_URGENT = [
               ["I get dizzy for a second when I stand up too fast",
                "my vision goes a bit grey for a moment when I get out of bed quickly"]),
     NonUrgent("fainted once with a trigger",
-              "Fainting once with a clear trigger, such as giving blood, the sight of a needle or standing in the heat, "
-              "and recovering quickly is usually a simple faint. Lie down with your legs raised if you feel it coming "
-              "on, and drink and eat something afterwards. See a doctor if you faint without warning, during exercise, "
-              "more than once, or if you have a heart condition.",
+              "Fainting once with a clear trigger, such as giving blood, the sight of a needle or standing in the "
+              "heat, and recovering quickly is usually a simple faint. Lie down with your legs raised if you feel it"
+              " coming on, and drink and eat something afterwards. See a doctor if you faint without warning, during"
+              " exercise, more than once, or if you have a heart condition.",
               ["I fainted when I gave blood today but felt fine after a few minutes",
                "my teenage son fainted at the sight of a needle, he's fine now"]),
     NonUrgent("stomach bug",
-              "Diarrhoea and an upset stomach for a day or two, while you can keep fluids down, is usually a stomach bug "
-              "that passes on its own. Drink small amounts of fluid often, rest, and eat plain food when you feel "
-              "ready; a pharmacist can advise on oral rehydration solution. See a doctor if it lasts more than a few "
-              "days, if there is blood in the stool, or if you cannot keep fluids down.",
+              "Diarrhoea and an upset stomach for a day or two, while you can keep fluids down, is usually a stomach"
+              " bug that passes on its own. Drink small amounts of fluid often, rest, and eat plain food when you "
+              "feel ready; a pharmacist can advise on oral rehydration solution. See a doctor if it lasts more than "
+              "a few days, if there is blood in the stool, or if you cannot keep fluids down.",
               ["I've had diarrhoea since yesterday after a takeaway but I can keep water down",
                "upset stomach and loose stools for a day, no blood, drinking ok"]),
     NonUrgent("constipation",
               "Going a few days without a bowel movement is common and often improves with more fibre, fluids and "
-              "physical activity. See a doctor if it lasts more than a couple of weeks, if you see blood in your stool, "
-              "have severe pain, or lose weight without trying.",
+              "physical activity. See a doctor if it lasts more than a couple of weeks, if you see blood in your "
+              "stool, have severe pain, or lose weight without trying.",
               ["I haven't had a bowel movement for three days and feel a bit bloated",
                "bit constipated since I started travelling, otherwise fine"]),
     NonUrgent("haemorrhoids",
@@ -584,47 +590,49 @@ NON_URGENT = [
                "period pain is bad every month, painkillers help a bit"]),
     NonUrgent("spotting on the pill",
               "Light spotting between periods is common in the first few months of taking the pill, or after missed "
-              "pills. Keep taking it as the leaflet says and use condoms if you have missed pills. See a doctor or nurse "
-              "if it continues after about three months, is heavy, happens after sex, or if there is a chance you "
-              "could be pregnant.",
+              "pills. Keep taking it as the leaflet says and use condoms if you have missed pills. See a doctor or "
+              "nurse if it continues after about three months, is heavy, happens after sex, or if there is a chance "
+              "you could be pregnant.",
               ["I started the pill two months ago and get light spotting between periods",
                "some brown spotting mid-cycle on my contraceptive pill"]),
     NonUrgent("morning sickness",
-              "Nausea and some vomiting in early pregnancy are common and usually ease after the first trimester. Small "
-              "frequent meals, plain snacks, sipping fluids and rest often help. See a doctor or midwife if you cannot "
-              "keep fluids down for a day, are passing very little urine, feel faint or are losing weight.",
+              "Nausea and some vomiting in early pregnancy are common and usually ease after the first trimester. "
+              "Small frequent meals, plain snacks, sipping fluids and rest often help. See a doctor or midwife if "
+              "you cannot keep fluids down for a day, are passing very little urine, feel faint or are losing "
+              "weight.",
               ["I'm 8 weeks pregnant and feel sick most mornings but can keep food down",
                "nauseous all day in early pregnancy, is this normal"]),
     NonUrgent("back strain",
               "Lower back pain after lifting, without numbness between the legs, bladder or bowel problems or leg "
               "weakness, is usually a strain that improves within a few weeks. Keep moving gently, use heat and a "
-              "simple painkiller as the label says, and avoid long bed rest. See a doctor if it does not improve, keeps "
-              "you awake at night, or if you have a fever or a history of cancer.",
+              "simple painkiller as the label says, and avoid long bed rest. See a doctor if it does not improve, "
+              "keeps you awake at night, or if you have a fever or a history of cancer.",
               ["my lower back hurts since I lifted boxes at the weekend, no numbness, peeing normally",
                "stiff sore back after gardening, can walk fine"]),
     NonUrgent("stiff neck from sleeping",
-              "A stiff neck after sleeping awkwardly, without a fever, headache or rash, is usually a muscle strain that "
-              "eases in a few days. Gentle movement, heat and a simple painkiller as the label says can help. See a "
-              "doctor if it lasts more than a week, or if you get a fever, a severe headache, or numbness in the arms.",
+              "A stiff neck after sleeping awkwardly, without a fever, headache or rash, is usually a muscle strain "
+              "that eases in a few days. Gentle movement, heat and a simple painkiller as the label says can help. "
+              "See a doctor if it lasts more than a week, or if you get a fever, a severe headache, or numbness in "
+              "the arms.",
               ["I woke up with a stiff neck and can't turn my head fully, no fever",
                "neck is sore on one side since sleeping on the sofa"]),
     NonUrgent("sore throat",
               "Most sore throats are caused by viruses and get better within a week. Drink fluids, gargle with warm "
-              "salty water (adults and older children), and use throat lozenges or simple painkillers as the label says. "
-              "See a doctor if it lasts more than a week, if you have a high fever, or if swallowing becomes very "
-              "difficult.",
+              "salty water (adults and older children), and use throat lozenges or simple painkillers as the label "
+              "says. See a doctor if it lasts more than a week, if you have a high fever, or if swallowing becomes "
+              "very difficult.",
               ["I have a scratchy sore throat since yesterday",
                "my throat hurts when I swallow and I have a mild cold"]),
     NonUrgent("lingering cough",
-              "A cough can last up to three weeks after a cold. Warm drinks, honey for adults and children over one year, "
-              "and not smoking help. See a doctor if it lasts more than three weeks, if you cough up blood, lose weight, "
-              "or become short of breath.",
+              "A cough can last up to three weeks after a cold. Warm drinks, honey for adults and children over one "
+              "year, and not smoking help. See a doctor if it lasts more than three weeks, if you cough up blood, "
+              "lose weight, or become short of breath.",
               ["I still have a dry cough two weeks after a cold",
                "cough hanging on after the flu but I feel fine otherwise"]),
     NonUrgent("eye strain",
-              "Tired, dry or sore eyes after screen work are common. Regular breaks to look into the distance, blinking "
-              "often and lubricating eye drops from a pharmacy can help. See an optician or doctor if your vision "
-              "changes, if the eyes are painful or very red, or if it does not improve.",
+              "Tired, dry or sore eyes after screen work are common. Regular breaks to look into the distance, "
+              "blinking often and lubricating eye drops from a pharmacy can help. See an optician or doctor if your "
+              "vision changes, if the eyes are painful or very red, or if it does not improve.",
               ["my eyes feel dry and tired after staring at screens all day",
                "slightly blurry eyes at the end of the day that clear after rest"]),
     NonUrgent("red eye spot",
@@ -635,10 +643,10 @@ NON_URGENT = [
               ["I have a bright red blotch on the white of my eye after sneezing, it doesn't hurt and I can see fine",
                "woke up with a red patch in my eye, no pain, vision normal"]),
     NonUrgent("baby reflux",
-              "Many babies bring up small amounts of milk after feeds, and if your baby is feeding well, gaining weight "
-              "and is content, it is usually normal and improves with age. Holding your baby upright after feeds can "
-              "help. See a doctor or health visitor if your baby is not gaining weight, vomits forcefully or green "
-              "fluid, seems in pain, or refuses feeds.",
+              "Many babies bring up small amounts of milk after feeds, and if your baby is feeding well, gaining "
+              "weight and is content, it is usually normal and improves with age. Holding your baby upright after "
+              "feeds can help. See a doctor or health visitor if your baby is not gaining weight, vomits forcefully "
+              "or green fluid, seems in pain, or refuses feeds.",
               ["my 2 month old spits up a little milk after most feeds but is gaining weight",
                "my baby brings up milk after feeding but seems happy"]),
     NonUrgent("nappy rash",
@@ -654,16 +662,16 @@ NON_URGENT = [
               ["my eczema is flaring up on my arms and it's really itchy",
                "my child's eczema is worse this winter"]),
     NonUrgent("trouble sleeping",
-              "Short spells of poor sleep during stressful times are common. A regular sleep schedule, less caffeine and "
-              "screen time in the evening, and a calm bedtime routine often help. See a doctor if it goes on for several "
-              "weeks or affects your daytime life.",
+              "Short spells of poor sleep during stressful times are common. A regular sleep schedule, less caffeine"
+              " and screen time in the evening, and a calm bedtime routine often help. See a doctor if it goes on "
+              "for several weeks or affects your daytime life.",
               ["I've been having trouble falling asleep for the past week because of stress at work",
                "can't switch off at night lately, lying awake for an hour"]),
     NonUrgent("feeling low",
-              "Feeling sad, tearful or flat after a loss or a hard time is a normal reaction, and it often helps to talk "
-              "to people you trust, keep a routine, get outside and be active, and sleep regularly. See a doctor if the "
-              "low mood lasts more than two weeks or affects your daily life. If you ever have thoughts of harming "
-              "yourself, tell someone and get help straight away.",
+              "Feeling sad, tearful or flat after a loss or a hard time is a normal reaction, and it often helps to "
+              "talk to people you trust, keep a routine, get outside and be active, and sleep regularly. See a "
+              "doctor if the low mood lasts more than two weeks or affects your daily life. If you ever have "
+              "thoughts of harming yourself, tell someone and get help straight away.",
               ["I've felt down since my break-up last week, I'm sleeping and eating ok and have no thoughts of harming "
                "myself",
                "feeling a bit low and unmotivated this month, nothing serious I think"]),
@@ -679,33 +687,33 @@ NON_URGENT = [
               ["I have a tingling blister on my lip",
                "cold sore came up again before my holiday"]),
     NonUrgent("earache",
-              "Earache with a cold is common and often improves within a few days. Simple painkillers as the label says "
-              "and a warm cloth over the ear can help. See a doctor if it lasts more than three days, if there is "
-              "discharge, hearing loss, a high fever, or swelling behind the ear.",
+              "Earache with a cold is common and often improves within a few days. Simple painkillers as the label "
+              "says and a warm cloth over the ear can help. See a doctor if it lasts more than three days, if there "
+              "is discharge, hearing loss, a high fever, or swelling behind the ear.",
               ["I have a mild earache with my cold",
                "my 6 year old says her ear hurts a bit, she has a runny nose"]),
     NonUrgent("sore muscles after running",
-              "Aching in both legs a day or two after a hard run is normal muscle soreness and eases within a few days. "
-              "Gentle movement, stretching and rest help. See a doctor if one calf becomes swollen, red, warm or painful, "
-              "or the pain does not improve.",
+              "Aching in both legs a day or two after a hard run is normal muscle soreness and eases within a few "
+              "days. Gentle movement, stretching and rest help. See a doctor if one calf becomes swollen, red, warm "
+              "or painful, or the pain does not improve.",
               ["both my calves ache after the half marathon yesterday",
                "sore legs two days after starting a new running plan"]),
     NonUrgent("night leg cramps",
-              "Night-time leg cramps are common and usually harmless. Stretching the calf before bed and when the cramp "
-              "comes, and staying active, can help. See a doctor if they are frequent, disturb sleep often, or started "
-              "after a new medicine.",
+              "Night-time leg cramps are common and usually harmless. Stretching the calf before bed and when the "
+              "cramp comes, and staying active, can help. See a doctor if they are frequent, disturb sleep often, or"
+              " started after a new medicine.",
               ["I wake up with cramp in my calf some nights",
                "painful leg cramps at night that go after stretching"]),
     NonUrgent("ate mouldy bread",
-              "Eating a bite of mouldy bread by accident usually causes no problems, or at most a mild upset stomach. "
-              "Drink some water and carry on as normal. See a doctor if you develop vomiting or diarrhoea that does not "
-              "settle, or if you have a weakened immune system or a mould allergy and feel unwell.",
+              "Eating a bite of mouldy bread by accident usually causes no problems, or at most a mild upset "
+              "stomach. Drink some water and carry on as normal. See a doctor if you develop vomiting or diarrhoea "
+              "that does not settle, or if you have a weakened immune system or a mould allergy and feel unwell.",
               ["I accidentally ate a bite of bread with a bit of mould on it",
                "my son ate some mouldy bread before I noticed, he feels fine"]),
     NonUrgent("swallowed chewing gum",
-              "Swallowing a piece of chewing gum is harmless and it passes through the gut on its own. There is nothing "
-              "you need to do. See a doctor only if a child swallows a lot of gum often and becomes constipated or has "
-              "tummy pain.",
+              "Swallowing a piece of chewing gum is harmless and it passes through the gut on its own. There is "
+              "nothing you need to do. See a doctor only if a child swallows a lot of gum often and becomes "
+              "constipated or has tummy pain.",
               ["my 7 year old swallowed her chewing gum",
                "I accidentally swallowed my gum, is that bad"]),
     NonUrgent("splinter",
@@ -715,9 +723,10 @@ NON_URGENT = [
               ["I have a small wooden splinter in my finger",
                "my son has a splinter in his palm from the fence"]),
     NonUrgent("mild food reaction",
-              "Bloating and loose stools after certain foods, with no swelling of the lips or throat and no breathing "
-              "problems, is often a food intolerance rather than an allergy. A food and symptom diary can help find the "
-              "trigger. See a doctor if it keeps happening, if you lose weight, or if there is blood in the stool.",
+              "Bloating and loose stools after certain foods, with no swelling of the lips or throat and no "
+              "breathing problems, is often a food intolerance rather than an allergy. A food and symptom diary can "
+              "help find the trigger. See a doctor if it keeps happening, if you lose weight, or if there is blood "
+              "in the stool.",
               ["I get bloated and gassy after milk, no rash or swelling",
                "my stomach gets upset after eating onions and garlic"]),
 ]
