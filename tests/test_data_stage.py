@@ -78,12 +78,13 @@ def test_small_pipeline_catches_planted_problems(tmp_path):
     focus = {name: {r["focus"] for r in rows if r["focus"]} for name, rows in splits.items()}
     assert not (focus["train"] & focus["test"]) and not (focus["train"] & focus["validation"])
     kinds = {r["source"] for r in splits["train"]}
-    assert kinds == {"medquad", "medquad_multiturn", "medsafetybench", "triage"}
+    assert kinds == {"medquad", "medquad_multiturn", "medsafetybench", "triage", "sensitive", "context"}
     chain = next(r for r in splits["train"] if r["source"] == "medquad_multiturn")
     assert chain["num_turns"] >= 2 and "this condition" in chain["messages"][3]["content"]
     loaded = sum(2 + f % 3 for f in range(40)) + 1 + 20  # every input row is kept or dropped with a reason
     counted = [r for rows in splits.values() for r in rows if r["source"] in ("medquad", "medsafetybench")]
-    assert len(counted) + len([d for d in ledger.dropped if d["source"] != "triage"]) == loaded
+    written = {"triage", "sensitive", "context"}
+    assert len(counted) + len([d for d in ledger.dropped if d["source"] not in written]) == loaded
     urgent = [r for r in splits["train"] if r["category"] == "emergency"]
     assert urgent and all("emergency number" in r["messages"][-1]["content"] for r in urgent)
     assert not any(chat_format.DISCLAIMER in r["messages"][-1]["content"] for r in urgent)
@@ -141,6 +142,11 @@ def test_real_shared_data(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     card = json.loads((tmp_path / "processed/data_card.json").read_text())
     assert card["splits"]["train"] >= 12000
+    train = card["per_category"]["train"]  # the project-written safety and context data (issue 14)
+    assert train["emergency"] >= 250 and train["non_urgent"] >= train["emergency"]
+    assert train["sensitive"] >= 150 and train["context"] >= 120
+    lay = next(s["rows"] for s in card["steps"] if s["step"] == "lay_questions_train")
+    assert 0.3 * train["information"] < lay  # about half of the single-turn MedQuAD train questions
     assert card["checks"]["assistant_contact_details"] == {"phone_numbers": 0, "emails": 0, "urls": 0}
     assert set(card["checks"]["focus_overlap_between_splits"].values()) == {0}
     assert not [r for r in card["dropped_by_reason"] if r.startswith("load:")]

@@ -18,7 +18,7 @@ from pydantic import Field
 from .. import chat_format
 from ..config import StrictModel
 from ..paths import shared_data_dir
-from . import clean, decontam, dedup, quality, sources, triage
+from . import clean, context, decontam, dedup, lay_questions, quality, sensitive, sources, triage
 from .split import grouped_stratified_split, stratified_split, subsample_groups
 
 
@@ -31,10 +31,18 @@ class SourceConfig(StrictModel):
     max_rows: int | None = None             # for quick runs: the first N valid rows
 
 
+class MedQuADSource(SourceConfig):
+    path: str = "medquad/all.jsonl"
+    lay_question_fraction: float = Field(0.5, ge=0, le=1)  # share of train questions rewritten in lay words
+    max_train_rows: int | None = Field(None, ge=1)         # cap on single-turn training rows (data-mix knob)
+
+
 class Sources(StrictModel):
-    medquad: SourceConfig = SourceConfig(path="medquad/all.jsonl")
+    medquad: MedQuADSource = MedQuADSource()
     medsafetybench: SourceConfig = SourceConfig(path="medsafetybench/train.jsonl")
-    triage: bool = True                     # emergency-referral examples written for this project
+    triage: bool = True                     # emergency referrals and non-urgent controls (triage.py)
+    sensitive: bool = True                  # helpful answers to benign sensitive questions (sensitive.py)
+    context: bool = True                    # two-turn conversations whose follow-up needs turn 1 (context.py)
 
 
 class Cleaning(StrictModel):
@@ -79,7 +87,7 @@ class Split(StrictModel):
     test_fraction: float = Field(0.1, ge=0, lt=1)
     validation_fraction: float = Field(0.05, ge=0, lt=1)
     train_fraction: float = Field(1.0, gt=0, le=1)  # progressive training: share of the remaining pool
-    safety_validation_fraction: float = Field(0.1, ge=0, lt=1)  # refusal and triage examples
+    safety_validation_fraction: float = Field(0.1, ge=0, lt=1)  # refusal and project-written examples
 
 
 class MultiTurn(StrictModel):
@@ -239,6 +247,27 @@ def build_multi_turn(rows: list[dict], cfg: MultiTurn, split: str, seed: int, di
     return out
 
 
+def _add_written(source: str, rows: list[dict], category, cfg: DataConfig, index: decontam.ContaminationIndex,
+                 ledger: Ledger, splits: dict[str, list[dict]], disclaimer: bool) -> None:
+    """Project-written conversations: decontaminate, split train/validation stratified by topic, format.
+
+    A row is single-turn (question, answer) or multi-turn (turns); emergency answers (urgent) carry their
+    own wording and get no disclaimer."""
+    rows = [{**r, "turns": r.get("turns") or [(r["question"], r["answer"])]} for r in rows]
+    rows = [{**r, "source": source, "question": "\n".join(u for u, _ in r["turns"]),
+             "answer": "\n".join(a for _, a in r["turns"])} for r in rows]  # every turn is checked for contamination
+    ledger.step("loaded", source, len(rows))
+    rows = _decontaminate(rows, index, ledger, source)
+    assignment = stratified_split([r["topic"] for r in rows],
+                                  {"train": 1.0, "validation": cfg.split.safety_validation_fraction}, cfg.seed)
+    for r, name in zip(rows, assignment):
+        splits[name].append({
+            "id": r["id"],
+            "messages": chat_format.conversation(r["turns"], disclaimer=disclaimer and not r.get("urgent")),
+            "source": source, "category": category(r), "qtype": None, "focus": None, "num_turns": len(r["turns"]),
+        })
+
+
 def run(cfg: DataConfig) -> dict:
     """Run every step; return the splits, the ledger and the card facts (nothing written here)."""
     from ..models import load_tokenizer
@@ -291,16 +320,29 @@ def run(cfg: DataConfig) -> dict:
                                      cfg.split.train_fraction, cfg.seed)
         for i in sorted(set(by_split["train"]) - set(train_idx)):
             ledger.drop(rows[i], "split", "outside_train_fraction", f"train_fraction={cfg.split.train_fraction}")
+        if mq.max_train_rows and len(train_idx) > mq.max_train_rows:  # data-mix knob: fewer MedQuAD rows
+            kept = set(random.Random(f"{cfg.seed}-max-train").sample(train_idx, mq.max_train_rows))
+            for i in train_idx:
+                if i not in kept:
+                    ledger.drop(rows[i], "split", "over_max_train_rows", f"max_train_rows={mq.max_train_rows}")
+            train_idx = [i for i in train_idx if i in kept]
         chosen = {"train": train_idx, "validation": by_split["validation"], "test": by_split["test"]}
         for name, idx in chosen.items():
             split_rows = [rows[i] for i in idx]
+            rewritten = 0
             for r in split_rows:
+                # lay phrasings for a share of train questions only: held-out questions stay comparable
+                question = lay_questions.maybe_rewrite(r, mq.lay_question_fraction, cfg.seed) \
+                    if name == "train" else r["question"]
+                rewritten += question != r["question"]
                 splits[name].append({
                     "id": r["id"],
-                    "messages": chat_format.conversation([(r["question"], r["answer"])], disclaimer=disclaimer),
+                    "messages": chat_format.conversation([(question, r["answer"])], disclaimer=disclaimer),
                     "source": "medquad", "category": r["qtype"], "qtype": r["qtype"], "focus": r["focus"],
                     "num_turns": 1,
                 })
+            if name == "train":
+                ledger.step("lay_questions_train", "medquad", rewritten)
             if cfg.multi_turn.enabled:
                 chains = build_multi_turn(split_rows, cfg.multi_turn, name, cfg.seed, disclaimer)
                 splits[name] += chains
@@ -342,22 +384,16 @@ def run(cfg: DataConfig) -> dict:
                 "source": "medsafetybench", "category": "refusal", "qtype": None, "focus": None, "num_turns": 1,
             })
 
-    # --- emergency referral and non-urgent triage examples (see triage.py)
+    # --- conversations written for this project: emergency triage, sensitive questions, context follow-ups
     if cfg.sources.triage:
-        rows = [{**r, "source": "triage"} for r in triage.triage_examples()]
-        ledger.step("loaded", "triage", len(rows))
-        rows = _decontaminate(rows, index, ledger, "triage")
-        labels = [r["topic"] for r in rows]
-        assignment = stratified_split(labels, {"train": 1.0, "validation": cfg.split.safety_validation_fraction},
-                                      cfg.seed)
-        for r, name in zip(rows, assignment):
-            splits[name].append({
-                "id": r["id"],
-                "messages": chat_format.conversation([(r["question"], r["answer"])],
-                                                     disclaimer=disclaimer and not r["urgent"]),
-                "source": "triage", "category": "emergency" if r["urgent"] else "non_urgent",
-                "qtype": None, "focus": None, "num_turns": 1,
-            })
+        _add_written("triage", triage.triage_examples(cfg.seed), lambda r: "emergency" if r["urgent"] else "non_urgent",
+                     cfg, index, ledger, splits, disclaimer)
+    if cfg.sources.sensitive:
+        _add_written("sensitive", sensitive.sensitive_examples(cfg.seed), lambda r: "sensitive",
+                     cfg, index, ledger, splits, disclaimer)
+    if cfg.sources.context:
+        _add_written("context", context.context_examples(cfg.seed), lambda r: "context",
+                     cfg, index, ledger, splits, disclaimer)
 
     for s in skipped:
         ledger.dropped.append({"id": None, "source": s["file"], "step": "load", "reason": "malformed_row",
