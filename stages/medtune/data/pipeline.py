@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .. import chat_format
+from .. import chat_format, envfile
 from ..config import StrictModel
 from ..paths import shared_data_dir
 from . import clean, decontam, dedup, quality, sources, triage
@@ -271,9 +271,8 @@ def run(cfg: DataConfig) -> dict:
         rows = _clean_and_filter(rows, cfg, ledger, "medquad", counter)
         judge = None
         if cfg.dedup.llm_judge.endpoint:
-            import os
             judge = dedup.LLMJudge(cfg.dedup.llm_judge.endpoint, cfg.dedup.llm_judge.model or "default",
-                                   os.environ.get(cfg.dedup.llm_judge.api_key_env))
+                                   envfile.secret(cfg.dedup.llm_judge.api_key_env))
         rows, gone = dedup.deduplicate(rows, cfg.dedup.question_threshold, cfg.dedup.answer_threshold,
                                        cfg.dedup.source_priority, cfg.dedup.num_perm, cfg.seed, judge)
         for g in gone:
