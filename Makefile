@@ -137,13 +137,13 @@ EVAL_SOURCES  := stages/evaluate.py $(wildcard stages/medtune/evaluation/*.py st
 baseline: $(BASELINE_DIR)/metrics.json ## evaluate the base model (MODEL, EVAL_PROFILE=cpu|full)
 
 $(BASELINE_DIR)/metrics.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(EVAL_SOURCES) \
-		$(call args_stamp,$(BASELINE_DIR)/metrics.json,EVAL_CONFIG EVAL_ARGS)
+		$(call args_stamp,$(BASELINE_DIR)/metrics.json,EVAL_CONFIG EVAL_ARGS MEDTUNE_SHARED_DATA)
 	$(call stage,evaluator,evaluate.py --config $(EVAL_CONFIG) model=$(MODEL) label=base-$(MODEL) out=$(BASELINE_DIR) $(EVAL_ARGS))
 
 eval: $(TUNED_EVAL)/metrics.json ## evaluate the fine-tuned merged model of EVAL_RUN
 
 $(TUNED_EVAL)/metrics.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(EVAL_SOURCES) $(EVAL_DIR)/manifest.json \
-		$(call args_stamp,$(TUNED_EVAL)/metrics.json,EVAL_CONFIG EVAL_ARGS)
+		$(call args_stamp,$(TUNED_EVAL)/metrics.json,EVAL_CONFIG EVAL_ARGS MEDTUNE_SHARED_DATA)
 	@test -f $(EVAL_DIR)/merged/config.json || { echo "error: $(EVAL_DIR)/merged not found: run 'make train' first" >&2; exit 2; }
 	$(call stage,evaluator,evaluate.py --config $(EVAL_CONFIG) model=$(EVAL_DIR)/merged preset=$(MODEL) label=$(EVAL_RUN) out=$(TUNED_EVAL) $(EVAL_ARGS))
 
