@@ -3,23 +3,39 @@
 #   RUNNER=local  (default) runs each stage script in the project venv
 #   RUNNER=docker runs the same script in the stage's image (see docker/)
 
--include .env
-export
+# .env is read by the one parser the stages and runpod/launch.py use (stages/medtune/envfile.py: quotes
+# stripped, trailing comments allowed). Make gets and exports its settings, never its secrets (*_KEY,
+# *_TOKEN): the processes that need one read it from .env themselves. The command line and the
+# environment override .env.
+PYTHON_BIN   ?= python3
+DOTENV_MK    := .make/dotenv.mk
+ifneq ($(shell mkdir -p .make && $(PYTHON_BIN) stages/medtune/envfile.py make-vars > $(DOTENV_MK) && echo ok),ok)
+$(error .env could not be read (see the message above))
+endif
+include $(DOTENV_MK)
 
 SHELL        := /bin/bash
 .SHELLFLAGS  := -eu -o pipefail -c
-PYTHON_BIN   ?= python3
 VENV         ?= .venv
 PY           := $(VENV)/bin/python
 RUNNER       ?= local
 MODEL        ?= smollm2-135m
-MEDTUNE_SHARED_DATA ?= $(abspath ../shared/data)
+export MEDTUNE_SHARED_DATA ?= $(abspath ../shared/data)
 DATA_CONFIG  ?= stages/configs/data.yaml
 DATA_ARGS    ?=
 PROCESSED    := data/processed
 SETUP_STAMP  := $(VENV)/.medtune-setup
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+
+# A stage re-runs when its arguments or input locations change, not only when a file is newer:
+# $(call args_stamp,OUTPUT,VARIABLES) is .make/args/<OUTPUT>, holding those variables' values and
+# rewritten (so newer than OUTPUT) only when they change. Keep arguments meant for every run in .env.
+args_stamp = $(shell mkdir -p .make/args && f='.make/args/$(subst /,_,$(1))' && \
+	new='$(subst ','\'',$(strip $(foreach v,$(2),$(v)=$($(v)))))' && \
+	if [ "$$(cat "$$f" 2>/dev/null)" != "$$new" ]; then \
+	  if [ -f "$$f" ]; then echo "make: $(1) is remade: its settings changed from '$$(cat "$$f")'" >&2; fi; \
+	  printf '%s\n' "$$new" > "$$f"; fi; echo "$$f")
 
 # How a stage script is run: `$(call stage,image,script args...)`.
 ifeq ($(RUNNER),local)
@@ -66,30 +82,38 @@ all: data train baseline eval report export chat-demo ## run the whole pipeline 
 data: $(PROCESSED)/manifest.json ## clean, deduplicate, decontaminate and split the medical data
 
 DATA_SOURCES := stages/data.py $(wildcard stages/medtune/data/*.py) $(addprefix stages/medtune/,chat_format.py config.py files.py models.py paths.py)
-$(PROCESSED)/manifest.json: $(STAGE_DEPS) $(DATA_CONFIG) $(DATA_SOURCES)
+DATA_INPUTS  := $(wildcard $(MEDTUNE_SHARED_DATA)/*/*.jsonl)
+$(PROCESSED)/manifest.json: $(STAGE_DEPS) $(DATA_CONFIG) $(DATA_SOURCES) $(DATA_INPUTS) \
+		$(call args_stamp,$(PROCESSED)/manifest.json,DATA_CONFIG DATA_ARGS MEDTUNE_SHARED_DATA)
 	$(call stage,evaluator,data.py --config $(DATA_CONFIG) $(DATA_ARGS))
 
 test: $(SETUP_STAMP) ## run the test suite
 	$(PY) -m pytest -q tests
 
-clean: ## remove processed data and artifacts (keeps the venv and caches)
-	rm -rf $(PROCESSED) artifacts/*/
+clean: ## remove processed data and artifacts, and what interrupted stages left (keeps the venv and caches)
+	rm -rf $(PROCESSED) artifacts/*/ data/.processed.tmp-* data/.processed.old-* artifacts/.*.tmp-* artifacts/.*.old-* .make
 
 # ---------------------------------------------------------------- train (training stage)
 # Presets: stages/configs/train/<model>_<method>.yaml (the CPU profile below is the one `make all` uses).
 TRAIN_CONFIG  ?= stages/configs/train/smollm2-135m_lora_cpu.yaml
 TRAIN_ARGS    ?=
+ifeq ($(wildcard $(TRAIN_CONFIG)),)
+$(error TRAIN_CONFIG=$(TRAIN_CONFIG): no such file; the presets are $(wildcard stages/configs/train/*.yaml))
+endif
 TRAIN_RUN     ?= $(shell sed -n 's/^run_name: *//p' $(TRAIN_CONFIG))
 TRAIN_DIR     := artifacts/$(TRAIN_RUN)
 RESUME        ?=
+FRESH         ?=
 BENCH_ARGS    ?=
 
 .PHONY: train bench bench-train
 
-train: $(TRAIN_DIR)/manifest.json ## LoRA/QLoRA fine-tuning -> artifacts/<run>/ (TRAIN_CONFIG, TRAIN_ARGS, RESUME=1)
+train: $(TRAIN_DIR)/manifest.json ## LoRA/QLoRA fine-tuning -> artifacts/<run>/ (TRAIN_CONFIG, TRAIN_ARGS, RESUME=1, FRESH=1)
 
-$(TRAIN_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(TRAIN_CONFIG) stages/train.py stages/medtune/training.py
-	$(call stage,trainer,train.py --config $(TRAIN_CONFIG) $(if $(filter 1 true yes,$(RESUME)),training.resume=true) $(TRAIN_ARGS))
+$(TRAIN_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(TRAIN_CONFIG) stages/train.py stages/medtune/training.py \
+		$(call args_stamp,$(TRAIN_DIR)/manifest.json,TRAIN_CONFIG TRAIN_ARGS)
+	$(call stage,trainer,train.py --config $(TRAIN_CONFIG) $(if $(filter 1 true yes,$(RESUME)),training.resume=true) \
+		$(if $(filter 1 true yes,$(FRESH)),training.fresh=true) $(TRAIN_ARGS))
 
 bench: bench-train ## GPU training throughput: plain baseline vs default path vs unsloth vs QLoRA -> reports/bench-train.{json,md}
 bench-train: $(STAGE_DEPS) $(PROCESSED)/manifest.json
@@ -113,12 +137,14 @@ EVAL_SOURCES  := stages/evaluate.py $(wildcard stages/medtune/evaluation/*.py st
 
 baseline: $(BASELINE_DIR)/metrics.json ## evaluate the base model (MODEL, EVAL_PROFILE=cpu|full)
 
-$(BASELINE_DIR)/metrics.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(EVAL_SOURCES)
+$(BASELINE_DIR)/metrics.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(EVAL_SOURCES) \
+		$(call args_stamp,$(BASELINE_DIR)/metrics.json,EVAL_CONFIG EVAL_ARGS MEDTUNE_SHARED_DATA)
 	$(call stage,evaluator,evaluate.py --config $(EVAL_CONFIG) model=$(MODEL) label=base-$(MODEL) out=$(BASELINE_DIR) $(EVAL_ARGS))
 
 eval: $(TUNED_EVAL)/metrics.json ## evaluate the fine-tuned merged model of EVAL_RUN
 
-$(TUNED_EVAL)/metrics.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(EVAL_SOURCES) $(EVAL_DIR)/manifest.json
+$(TUNED_EVAL)/metrics.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(EVAL_SOURCES) $(EVAL_DIR)/manifest.json \
+		$(call args_stamp,$(TUNED_EVAL)/metrics.json,EVAL_CONFIG EVAL_ARGS MEDTUNE_SHARED_DATA)
 	@test -f $(EVAL_DIR)/merged/config.json || { echo "error: $(EVAL_DIR)/merged not found: run 'make train' first" >&2; exit 2; }
 	$(call stage,evaluator,evaluate.py --config $(EVAL_CONFIG) model=$(EVAL_DIR)/merged preset=$(MODEL) label=$(EVAL_RUN) out=$(TUNED_EVAL) $(EVAL_ARGS))
 
@@ -157,12 +183,14 @@ llama-cpp: $(STAGE_DEPS) ## build the pinned llama.cpp tools once into ~/.cache/
 export: $(EXPORT_DIR)/gguf/manifest.json ## merged model -> GGUF (f16, q8_0, q5_k_m, q4_k_m) + Ollama Modelfile
 
 $(EXPORT_DIR)/gguf/manifest.json: $(STAGE_DEPS) $(EXPORT_CONFIG) $(EXPORT_DIR)/manifest.json \
-		stages/export.py stages/medtune/modelfile.py stages/medtune/chat_format.py | $(LLAMA_CPP_DEP)
+		stages/export.py stages/medtune/modelfile.py stages/medtune/chat_format.py \
+		$(call args_stamp,$(EXPORT_DIR)/gguf/manifest.json,EXPORT_CONFIG EXPORT_ARGS) | $(LLAMA_CPP_DEP)
 	$(call stage,converter,export.py --config $(EXPORT_CONFIG) run=$(EXPORT_RUN) $(EXPORT_ARGS))
 
 chat-demo: $(EXPORT_DIR)/chat_demo.json ## scripted two-turn chat with the exported GGUF through llama-server
 
-$(EXPORT_DIR)/chat_demo.json: $(EXPORT_DIR)/gguf/manifest.json stages/serve.py stages/chat.py
+$(EXPORT_DIR)/chat_demo.json: $(EXPORT_DIR)/gguf/manifest.json stages/serve.py stages/chat.py \
+		$(call args_stamp,$(EXPORT_DIR)/chat_demo.json,SERVE_QUANT)
 	$(call stage,converter,serve.py demo --run $(EXPORT_RUN) --quant $(SERVE_QUANT))
 
 bench-serve: $(EXPORT_DIR)/gguf/manifest.json ## llama-server tokens/s of q8_0 and q4_k_m vs the memory-bandwidth bound

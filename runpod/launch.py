@@ -10,7 +10,9 @@ It talks to the RunPod REST API (https://rest.runpod.io/v1: POST /pods, GET /pod
 with the standard library: the `runpod` SDK (1.12.0) resolves to 101 packages (fastapi, uvicorn, boto3,
 paramiko, aiohttp, sentry-sdk, opentelemetry, ...) for these three calls. Files and commands go over
 ssh/rsync to the unprivileged sshd that the trainer image starts on port 2222 (docker/trainer/pod-start.sh).
-Secrets (RUNPOD_API_KEY, HF_TOKEN) come from the environment or .env and are masked in everything printed.
+Secrets (RUNPOD_API_KEY, HF_TOKEN) come from the environment or .env (read by the project's one parser,
+stages/medtune/envfile.py; make does not pass them on) and are masked in everything printed, in every form
+they take there (raw, JSON-escaped, URL-encoded).
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "stages"))
-from medtune.paths import artifacts_dir, data_dir  # noqa: E402  (stdlib only: no venv needed)
+from medtune import envfile  # noqa: E402  (stdlib only: no venv needed)
+from medtune.paths import artifacts_dir, data_dir  # noqa: E402
 
 TEMPLATE = Path(__file__).with_name("template.json")
 SECRET_NAMES = ("RUNPOD_API_KEY", "HF_TOKEN")
@@ -63,21 +67,9 @@ class Interrupted(Exception):
     """SIGINT or SIGTERM arrived: stop and clean up."""
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a .env file (the Makefile exports the same file when run through make)."""
-    values = {}
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            line = line.split(" #", 1)[0].strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, _, value = line.partition("=")
-                values[key.strip()] = value.strip().strip("'\"")
-    return values
-
-
 def settings(env: dict[str, str]) -> dict[str, str]:
     merged = dict(DEFAULTS)
-    merged.update(read_dotenv(REPO / ".env"))
+    merged.update(envfile.parse())
     merged.update({k: v for k, v in env.items() if k in DEFAULTS or k in SECRET_NAMES or k.startswith("RUNPOD_")})
     return merged
 
@@ -86,7 +78,14 @@ class Log:
     """Prints progress with every secret value replaced by ****."""
 
     def __init__(self, secrets: list[str]):
-        self.secrets = [s for s in secrets if s]
+        forms = {form for s in secrets if s for form in self.forms(s)}
+        self.secrets = sorted(forms, key=len, reverse=True)  # longest first: no half-masked form is left
+
+    @staticmethod
+    def forms(secret: str) -> list[str]:
+        """How a secret can appear in printed text: as is, inside JSON, in a URL, in a Python repr."""
+        return [secret, json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe=""),
+                urllib.parse.quote_plus(secret), repr(secret)[1:-1], shlex.quote(secret)]
 
     def mask(self, text: str) -> str:
         for secret in self.secrets:
@@ -342,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--dry-run and --local-pod exclude each other")
     try:
         return launch(args, dict(os.environ))
-    except LaunchError as e:
+    except (LaunchError, envfile.EnvFileError) as e:
         print(f"[runpod] error: {e}", file=sys.stderr)
         return 2
 

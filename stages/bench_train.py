@@ -80,7 +80,8 @@ def run_variant(name: str, config: Path, steps: int, extra: list[str], timeout: 
     overrides = [o.format(batch=batch, quarter=max(1, batch // 4)) for o in overrides]
     run_name = f"bench-{name}"
     cmd = [sys.executable, str(Path(__file__).with_name("train.py")), "--config", str(config),
-           f"run_name={run_name}", f"training.max_steps={steps}", "training.early_stopping_patience=null",
+           f"run_name={run_name}", "training.fresh=true",  # a bench run replaces the last one's checkpoints
+           f"training.max_steps={steps}", "training.early_stopping_patience=null",
            f"training.eval_steps={steps}", f"training.eval_batch_size={batch}", "merge.enabled=false", *extra, *overrides]
     print(f"[bench] {name}: " + " ".join(cmd[2:]), flush=True)
     started = time.time()

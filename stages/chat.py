@@ -5,15 +5,16 @@
     python stages/chat.py --once "What is anemia?" --once "How is it treated?"  # scripted turns
 
 Keeps the conversation history (always led by the shared system prompt), streams the answer, trims
-the oldest turns with a notice when the history would not fit the context window, and prints the
-medical disclaimer. Type /reset to start over, /quit (or Ctrl-D) to leave.
+the oldest turns with a notice when the history would not fit the context window (tokens counted by
+the server's /tokenize, or --tokenizer), and prints the medical disclaimer. A server error or a dropped
+connection costs one answer, not the session; Ctrl-C stops the current answer. Type /reset to start
+over, /quit (or Ctrl-D) to leave.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -25,16 +26,66 @@ from medtune.chat_format import DISCLAIMER, GENERATION_DEFAULTS, SYSTEM_PROMPT
 
 BANNER = (f"MedTune medical chat. {DISCLAIMER} In an emergency, call your local emergency number now.\n"
           "Commands: /reset starts a new conversation, /quit leaves.")
-CHARS_PER_TOKEN = 3.0  # conservative for English BPE vocabularies (they average about 4)
 MESSAGE_OVERHEAD = 8   # role markers and end-of-turn tokens around each message
 
 
-class ServerUnreachable(RuntimeError):
+class ChatError(RuntimeError):
+    """One answer failed (server error, dropped connection, malformed reply); the session goes on."""
+
+
+class ServerUnreachable(ChatError):
     pass
 
 
-def estimate_tokens(messages: list[dict]) -> int:
-    return sum(math.ceil(len(m["content"]) / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD for m in messages)
+class TokenCounter:
+    """Tokens of a text as the served model counts them: a local tokenizer (--tokenizer), else the server's
+    /tokenize (llama-server), else UTF-8 bytes, an upper bound for byte-level vocabularies (Ollama has no
+    /tokenize). Characters are no measure: an emoji is one character and three tokens or more."""
+
+    def __init__(self, url: str, tokenizer: str | None = None, timeout: float = 30.0):
+        self.url, self.timeout = url.rstrip("/"), timeout
+        self.local = None
+        if tokenizer:
+            from transformers import AutoTokenizer
+
+            self.local = AutoTokenizer.from_pretrained(tokenizer)
+        self.server_tokenizes: bool | None = None if self.local is None else False
+        self.cache: dict[str, int] = {}
+        self.notice: str | None = None  # said once when falling back to the byte count
+
+    def _server_count(self, text: str) -> int | None:
+        try:
+            response = requests.post(self.url + "/tokenize", json={"content": text}, timeout=self.timeout)
+        except requests.RequestException:
+            return None  # the server is down right now; the chat request will say so
+        if response.status_code != 200:
+            self.server_tokenizes = False
+            return None
+        try:
+            tokens = response.json()["tokens"]
+        except (ValueError, KeyError, TypeError):
+            self.server_tokenizes = False
+            return None
+        self.server_tokenizes = True
+        return len(tokens)
+
+    def count(self, text: str) -> int:
+        if text not in self.cache:
+            count = None
+            if self.local is not None:
+                count = len(self.local(text, add_special_tokens=False)["input_ids"])
+            elif self.server_tokenizes is not False:
+                count = self._server_count(text)
+            if count is None:
+                if self.server_tokenizes is False and self.notice is None:
+                    self.notice = (f"{self.url} has no /tokenize: counting UTF-8 bytes, an upper bound, to fit the "
+                                   "context window (--tokenizer artifacts/<run>/merged counts exactly)")
+                return len(text.encode("utf-8"))  # not cached: the server may answer next time
+            self.cache[text] = count
+        return self.cache[text]
+
+    def messages(self, messages: list[dict]) -> int:
+        return sum(self.count(m["content"]) + MESSAGE_OVERHEAD for m in messages)
 
 
 @dataclass
@@ -57,7 +108,11 @@ class ChatSession:
     seed: int | None = None
     timeout: float = 300.0
     system: str = SYSTEM_PROMPT
+    tokenizer: str | None = None                        # a local tokenizer folder (else the server's /tokenize)
     history: list[dict] = field(default_factory=list)  # user/assistant turns, oldest first
+
+    def __post_init__(self):
+        self.tokens = TokenCounter(self.url, self.tokenizer)
 
     def reset(self) -> None:
         self.history.clear()
@@ -69,10 +124,11 @@ class ChatSession:
         while True:
             messages = [{"role": "system", "content": self.system}, *self.history,
                         {"role": "user", "content": question}]
-            if estimate_tokens(messages) <= budget:
+            used = self.tokens.messages(messages)
+            if used <= budget:
                 return messages, trimmed
             if not self.history:
-                raise ValueError(f"the question alone (about {estimate_tokens(messages)} tokens with the system "
+                raise ValueError(f"the question alone (about {used} tokens with the system "
                                  f"prompt) does not fit the context window of {self.context_window} tokens "
                                  f"minus {self.max_tokens} for the answer")
             del self.history[:2]
@@ -93,38 +149,60 @@ class ChatSession:
             raise ServerUnreachable(
                 f"cannot reach the chat server at {self.url}. Start one with `make serve` (llama-server) or "
                 "`make ollama-up` (Ollama), or point --url / CHAT_URL at a running one.") from None
-        if response.status_code != 200:
-            raise RuntimeError(f"{endpoint} answered HTTP {response.status_code}: {response.text[:300]}")
-        if stream:
-            content, finish = self._read_stream(response, on_text)
-        else:
-            choice = response.json()["choices"][0]
-            content, finish = choice["message"]["content"] or "", choice.get("finish_reason")
-            if on_text:
-                on_text(content)
+        except requests.RequestException as e:
+            raise ChatError(f"{endpoint}: {e}") from None
+        with response:  # closed on every way out, Ctrl-C included, so the server stops generating
+            if response.status_code != 200:
+                raise ChatError(f"{endpoint} answered HTTP {response.status_code}: {response.text[:300]}")
+            if stream:
+                content, finish = self._read_stream(response, on_text, endpoint)
+            else:
+                content, finish = self._read_whole(response, endpoint)
+                if on_text:
+                    on_text(content)
+        # Only a complete answer joins the history: a failed or stopped one is not context the model gave.
         self.history += [{"role": "user", "content": question}, {"role": "assistant", "content": content}]
         return Reply(content, finish, round(time.time() - started, 3), trimmed)
 
     @staticmethod
-    def _read_stream(response, on_text) -> tuple[str, str | None]:
+    def _read_whole(response, endpoint: str) -> tuple[str, str | None]:
+        try:
+            choice = response.json()["choices"][0]
+            return choice["message"]["content"] or "", choice.get("finish_reason")
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise ChatError(f"{endpoint} answered without a chat completion (no choices[0].message): "
+                            f"{response.text[:300]}") from None
+
+    @staticmethod
+    def _read_stream(response, on_text, endpoint: str) -> tuple[str, str | None]:
         """Server-sent events: `data: {json}` lines, ended by `data: [DONE]`."""
-        parts, finish = [], None
-        for line in response.iter_lines(decode_unicode=True):
-            if not line or not line.startswith("data:"):
-                continue
-            data = line[len("data:"):].strip()
-            if data == "[DONE]":
-                break
-            event = json.loads(data)
-            if "error" in event:
-                raise RuntimeError(f"server error while streaming: {event['error']}")
-            for choice in event.get("choices", []):
-                text = (choice.get("delta") or {}).get("content") or ""
-                if text:
-                    parts.append(text)
-                    if on_text:
-                        on_text(text)
-                finish = choice.get("finish_reason") or finish
+        parts, finish, done = [], None, False
+        try:
+            for line in response.iter_lines(decode_unicode=True):
+                if not line or not line.startswith("data:"):
+                    continue
+                data = line[len("data:"):].strip()
+                if data == "[DONE]":
+                    done = True
+                    break
+                try:
+                    event = json.loads(data)
+                except ValueError:
+                    raise ChatError(f"{endpoint} sent a malformed event: {data[:200]}") from None
+                if "error" in event:
+                    raise ChatError(f"server error while streaming: {event['error']}")
+                for choice in event.get("choices") or []:
+                    text = (choice.get("delta") or {}).get("content") or ""
+                    if text:
+                        parts.append(text)
+                        if on_text:
+                            on_text(text)
+                    finish = choice.get("finish_reason") or finish
+        except requests.RequestException as e:
+            raise ChatError(f"the connection to {endpoint} dropped after {len(''.join(parts))} characters "
+                            f"of the answer ({type(e).__name__})") from None
+        if not done and finish is None:
+            raise ChatError(f"the stream from {endpoint} ended before the answer was complete")
         return "".join(parts), finish
 
 
@@ -136,6 +214,9 @@ def _print_chunk(text: str) -> None:
 def _turn(session: ChatSession, question: str, stream: bool) -> Reply:
     reply = session.ask(question, stream=stream, on_text=_print_chunk)
     print()
+    if session.tokens.notice:
+        print(f"[notice: {session.tokens.notice}]", file=sys.stderr)
+        session.tokens.notice = ""
     if reply.trimmed_turns:
         print(f"[notice: dropped the {reply.trimmed_turns} oldest turn(s) to fit the "
               f"{session.context_window}-token context window]", file=sys.stderr)
@@ -149,9 +230,12 @@ def interactive(session: ChatSession, stream: bool) -> int:
     while True:
         try:
             question = input("\nyou> ").strip()
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
             print()
             return 0
+        except KeyboardInterrupt:
+            print("\n[/quit or Ctrl-D leaves]")
+            continue
         if not question:
             continue
         if question in ("/quit", "/exit"):
@@ -161,7 +245,12 @@ def interactive(session: ChatSession, stream: bool) -> int:
             print("[conversation reset]")
             continue
         print("medtune> ", end="", flush=True)
-        _turn(session, question, stream)
+        try:
+            _turn(session, question, stream)
+        except KeyboardInterrupt:
+            print("\n[answer stopped; it is not kept in the conversation]", flush=True)
+        except (ChatError, ValueError) as e:
+            print(f"\nerror: {e}\n[the conversation goes on: ask again, /reset or /quit]", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,11 +265,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-tokens", type=int, default=GENERATION_DEFAULTS["max_new_tokens"])
     parser.add_argument("--temperature", type=float, default=GENERATION_DEFAULTS["temperature"])
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--tokenizer", default=os.environ.get("CHAT_TOKENIZER"),
+                        help="tokenizer folder (e.g. artifacts/<run>/merged) to count tokens when the server has "
+                             "no /tokenize (Ollama)")
     parser.add_argument("--no-stream", action="store_true", help="wait for whole answers")
     parser.add_argument("--transcript", help="write the turns (question, answer, finish_reason, seconds) as JSON")
     args = parser.parse_args(argv)
     session = ChatSession(args.url, args.model, args.context_window, args.max_tokens, args.temperature,
-                          seed=args.seed)
+                          seed=args.seed, tokenizer=args.tokenizer)
     stream = not args.no_stream
     try:
         if not args.once:
@@ -199,9 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     except ServerUnreachable as e:
         print(f"\nerror: {e}", file=sys.stderr)
         return 3
-    except (ValueError, RuntimeError) as e:
+    except (ValueError, ChatError) as e:
         print(f"\nerror: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\n[stopped]", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

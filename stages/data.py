@@ -16,6 +16,7 @@ from medtune.config import stage_cli
 from medtune.data import card as data_card
 from medtune.data.pipeline import DataConfig, SourceConfig, run
 from medtune.files import InputError, atomic_dir, make_manifest, write_json, write_jsonl
+from medtune.models import ModelError
 from medtune.paths import REPO_ROOT, configs_dir
 
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg, args = stage_cli(DataConfig, __doc__.splitlines()[0], configs_dir() / "data.yaml", argv)
     try:
         result = run(cfg)
-    except InputError as e:
+    except (InputError, ModelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out_dir = Path(cfg.output_dir)

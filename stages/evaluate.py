@@ -30,7 +30,7 @@ from typing import Literal
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from medtune import chat_format, models
+from medtune import chat_format, envfile, models
 from medtune.config import StrictModel, stage_cli
 from medtune.evaluation import judge as judging
 from medtune.evaluation import liveqa, mc, progress, safety, text
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (cfg.judge.endpoint and cfg.judge.model):
             raise SystemExit("error: judge.enabled needs judge.endpoint and judge.model")
         judge_result = judging.judge_rows(items.get("open_qa", []), cfg.judge.endpoint, cfg.judge.model,
-                                          os.environ.get(cfg.judge.api_key_env), cfg.judge.limit)
+                                          envfile.secret(cfg.judge.api_key_env), cfg.judge.limit)
     metrics = summarize(items, seed=cfg.seed)
     timings["total_s"] = round(time.time() - started, 1)
     with atomic_dir(out_dir) as tmp:
@@ -400,4 +400,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except models.ModelError as e:  # e.g. an unknown preset in `make baseline MODEL=...`: its list, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -152,6 +152,10 @@ def ollama_down(args) -> int:
     return 0
 
 
+def _stop(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -176,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ollama-down", parents=[common, ollama])
     args = parser.parse_args(argv)
     handlers = {"llama": serve, "demo": demo, "ollama-up": ollama_up, "ollama-down": ollama_down}
+    # SIGTERM and SIGHUP unwind like Ctrl-C, so `with LlamaServer(...)` stops llama-server on every way out.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
     try:
         return handlers[args.cmd](args)
     except (FileNotFoundError, KeyError, LlamaCppMissing, RuntimeError, TimeoutError,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 
 from medtune.config import stage_cli
+from medtune.envfile import use_secrets
 from medtune.files import InputError
 from medtune.models import ModelError
 from medtune.paths import configs_dir
@@ -25,6 +26,7 @@ DEFAULT_CONFIG = configs_dir() / "train" / "smollm2-135m_lora_cpu.yaml"
 
 def main(argv: list[str] | None = None) -> int:
     cfg, _ = stage_cli(TrainConfig, __doc__.splitlines()[0], DEFAULT_CONFIG, argv)
+    use_secrets("WANDB_API_KEY")  # from .env: make passes no secrets on
     try:
         run(cfg)
     except (TrainError, ModelError, InputError) as e:

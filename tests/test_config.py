@@ -35,3 +35,29 @@ def test_bad_files(tmp_path):
         load_config(DataConfig, bad)
     with pytest.raises(ConfigError, match="key=value"):
         load_config(DataConfig, None, ["seed"])
+
+
+@pytest.mark.parametrize("override,key", [
+    ("training.learning_rate=-0.001", "training.learning_rate"),
+    ("training.batch_size=0", "training.batch_size"),
+    ("training.grad_accum=0", "training.grad_accum"),
+    ("lora.r=0", "lora.r"),
+    ("lora.dropout=1.5", "lora.dropout"),
+    ("training.warmup_ratio=2", "training.warmup_ratio"),
+    ("training.eval_steps=0", "training.eval_steps"),
+    ("data.max_length=0", "data.max_length"),
+])
+def test_training_values_are_bounded_and_the_key_is_named(override, key):
+    """Issue 18.4: a negative learning rate passed the check and failed after the model load, naming no key."""
+    from medtune.training import TrainConfig
+
+    with pytest.raises(ConfigError) as e:
+        load_config(TrainConfig, None, [override])
+    assert f"key '{key}'" in str(e.value)
+
+
+def test_split_fractions_must_leave_rows_for_training():
+    with pytest.raises(ConfigError) as e:
+        load_config(DataConfig, None, ["split.test_fraction=0.6", "split.validation_fraction=0.5"])
+    assert "split.test_fraction (0.6) + split.validation_fraction (0.5)" in str(e.value)
+    assert load_config(DataConfig, None, ["split.test_fraction=0.5", "split.validation_fraction=0.4"])

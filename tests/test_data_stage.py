@@ -103,7 +103,8 @@ def test_stage_outputs_are_byte_identical_across_runs(tmp_path):
     root = make_root(tmp_path)
     digests = []
     for out in ("o1", "o2"):
-        proc = run_stage([f"data_root={root}", f"output_dir={tmp_path / out}", "decontamination.benchmarks={mcq: bench/mcq.jsonl}"], tmp_path)
+        proc = run_stage([f"data_root={root}", f"output_dir={tmp_path / out}", "decontamination.benchmarks={mcq: bench/mcq.jsonl}",
+                          "split.min_rows=1"], tmp_path)  # the small root gives a few validation rows
         assert proc.returncode == 0, proc.stderr
         files = sorted(p for p in (tmp_path / out).rglob("*") if p.is_file() and p.name != "manifest.json")
         digests.append({str(p.relative_to(tmp_path / out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files})
@@ -118,7 +119,8 @@ def test_bad_input_stops_with_file_line_and_field(tmp_path):
     lines = path.read_text().splitlines()
     lines[4] = json.dumps({**json.loads(lines[4]), "qtype": 7})
     path.write_text("\n".join(lines) + "\n")
-    args = [f"data_root={root}", f"output_dir={tmp_path / 'o'}", "decontamination.benchmarks={mcq: bench/mcq.jsonl}"]
+    args = [f"data_root={root}", f"output_dir={tmp_path / 'o'}", "decontamination.benchmarks={mcq: bench/mcq.jsonl}",
+            "split.min_rows=1"]
     proc = run_stage(args, tmp_path)
     assert proc.returncode == 2 and "all.jsonl:5: field 'qtype' should be str, got int" in proc.stderr
     assert not (tmp_path / "o").exists()
@@ -162,3 +164,47 @@ def test_real_shared_data(tmp_path):
             chat_format.validate_messages(row["messages"], name)
             if name == "train":
                 assert index.match(" ".join(m["content"] for m in row["messages"][1:])) is None, row["id"]
+
+
+def stage_args(root, tmp_path, *extra):
+    return [f"data_root={root}", f"output_dir={tmp_path / 'o'}", "decontamination.benchmarks={mcq: bench/mcq.jsonl}",
+            "split.test_fraction=0.2", "split.validation_fraction=0.2", *extra]
+
+
+def test_a_main_source_of_blank_lines_stops_the_stage(tmp_path):
+    """Issue 18.5: a MedQuAD file of blank lines gave exit 0 and a training set without MedQuAD."""
+    root = make_root(tmp_path)
+    (root / "medquad/all.jsonl").write_text("\n\n   \n")
+    proc = run_stage(stage_args(root, tmp_path), tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "all.jsonl: MedQuAD, the main source, gave no rows" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_split_below_the_floor_stops_with_its_name(tmp_path):
+    from medtune.files import InputError
+
+    root = make_root(tmp_path)
+    with pytest.raises(InputError, match=r"the validation split got \d+ MedQuAD questions .* split.min_rows=60"):
+        run(config(root, tmp_path / "out", "split.min_rows=60", "split.test_fraction=0.1"))
+
+
+def test_non_utf8_line_is_skipped_and_counted_with_strict_false(tmp_path):
+    """Issue 18.11: strict=false still stopped on a non-UTF-8 line."""
+    root = make_root(tmp_path)
+    path = root / "medquad/all.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[3] = lines[3].replace(b"Testosis", b"Test\xe9sis")
+    path.write_bytes(b"".join(lines))
+    proc = run_stage(stage_args(root, tmp_path), tmp_path)
+    assert proc.returncode == 2 and "all.jsonl:4: not valid UTF-8" in proc.stderr
+    proc = run_stage(stage_args(root, tmp_path, "strict=false"), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    card = json.loads((tmp_path / "o/data_card.json").read_text())
+    assert card["dropped_by_reason"]["load:malformed_row"] == 1
+
+
+def test_unknown_tokenizer_preset_is_a_message_not_a_traceback(tmp_path):
+    proc = run_stage(["tokenizer=nope"], tmp_path)
+    assert proc.returncode == 2
+    assert "unknown model preset 'nope'; presets: smollm2-135m" in proc.stderr and "Traceback" not in proc.stderr

@@ -128,14 +128,15 @@ def test_missing_llama_cpp_says_how_to_build(tmp_path, monkeypatch):
 def test_chat_client_trims_oldest_turns_and_reports_unreachable_server():
     import chat
 
-    session = chat.ChatSession("http://127.0.0.1:9", context_window=600, max_tokens=200)
+    # No server here: tokens are counted as UTF-8 bytes, an upper bound (the system prompt alone is 536).
+    session = chat.ChatSession("http://127.0.0.1:9", context_window=1200, max_tokens=200)
     for i in range(6):
         session.history += [{"role": "user", "content": f"question {i} " + "x" * 120},
                             {"role": "assistant", "content": f"answer {i} " + "y" * 120}]
     messages, trimmed = session._fit("latest question")
     assert trimmed > 0 and messages[0] == {"role": "system", "content": SYSTEM_PROMPT}
     assert messages[-1]["content"] == "latest question"
-    assert chat.estimate_tokens(messages) <= 600 - 200
+    assert session.tokens.messages(messages) <= 1200 - 200
     # The most recent turns survive, the oldest go first.
     assert messages[-2]["content"].startswith("answer 5")
     with pytest.raises(ValueError, match="does not fit"):

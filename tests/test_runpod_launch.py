@@ -223,3 +223,92 @@ def test_missing_api_key_is_a_clear_error(api, workdir):
     assert result.returncode == 2
     assert "RUNPOD_API_KEY is not set" in result.stderr
     assert api.calls == []
+
+
+def _load_launcher():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("runpod_launch", LAUNCHER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_form_of_a_secret_is_masked():
+    import shlex
+    import urllib.parse
+
+    secret = '"rp a/b+c\'d\\e"'  # quotes, a space, URL and JSON specials: every encoding differs
+    log = _load_launcher().Log([secret])
+    printed = [secret, json.dumps({"HF_TOKEN": secret}), urllib.parse.quote(secret, safe=""),
+               urllib.parse.quote_plus(secret), repr(secret.encode()), shlex.quote(secret)]
+    for text in printed:
+        masked = log.mask(f"before {text} after")
+        assert "rp a" not in masked and "rp%20a" not in masked and "rp+a" not in masked, masked
+        assert masked.startswith("before ") and masked.endswith(" after") and "****" in masked
+
+
+def quoted_dotenv(api: FakeRunPod, workdir: Path) -> str:
+    """A .env as many users write it: double-quoted values, single quotes, trailing comments."""
+    return "\n".join([
+        "# RunPod settings",
+        f'RUNPOD_API_KEY="{API_KEY}"',
+        f"export HF_TOKEN='{HF_TOKEN}'   # gated models",
+        f'RUNPOD_API_URL="{api.url}"',
+        'RUNPOD_GPU_TYPE="NVIDIA H100 80GB HBM3"',
+        "RUNPOD_VOLUME_GB=20 # GB",
+        'IMAGE_PREFIX="registry.example.org/medtune/medtune-"',
+        "IMAGE_TAG=test",
+        f'MEDTUNE_DATA_DIR="{workdir / "data"}"',
+        f'MEDTUNE_ARTIFACTS_DIR="{workdir / "artifacts"}"',
+        ""])
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("RUNPOD_", "MEDTUNE_", "IMAGE_")) and k not in ("HF_TOKEN", "MAKEFLAGS", "MFLAGS")}
+
+
+def test_make_with_a_quoted_dotenv_authenticates_and_leaks_nothing(api, workdir, make_tree):
+    """Issue 18.1: make kept the quotes of a quoted .env, so the API got `Bearer "rp_..."` (401) and the
+    masking missed the quoted token."""
+    (make_tree / ".env").write_text(quoted_dotenv(api, workdir))
+    pod_args = f"--local-pod {workdir / 'pod'} --poll-seconds 0.05 --ready-timeout 20 --command true"
+    result = subprocess.run(["make", "-C", str(make_tree), "runpod-train", f"RUNPOD_ARGS={pod_args}",
+                             "-o", "data/processed/manifest.json"],
+                            env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert api.methods()[0] == "POST /v1/pods" and api.methods()[-1] == "DELETE /v1/pods/pod1"
+    body = api.calls[0][2]
+    assert body["env"]["HF_TOKEN"] == HF_TOKEN and body["gpuTypeIds"] == ["NVIDIA H100 80GB HBM3"]
+    assert body["imageName"] == "registry.example.org/medtune/medtune-trainer:test"
+    assert_no_secret(result.stdout + result.stderr)
+    dry = subprocess.run(["make", "-C", str(make_tree), "runpod-train", "RUNPOD_ARGS=--dry-run"],
+                         env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stderr
+    assert '"HF_TOKEN": "****"' in dry.stdout
+    assert_no_secret(dry.stdout + dry.stderr)
+
+
+def test_make_exports_settings_but_no_secret_to_the_stages(api, workdir, make_tree):
+    (make_tree / ".env").write_text(quoted_dotenv(api, workdir))
+    result = subprocess.run(["make", "-C", str(make_tree), "--eval", "probe-env: ; @env", "probe-env"],
+                            env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    env = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)
+    assert env["RUNPOD_GPU_TYPE"] == "NVIDIA H100 80GB HBM3" and env["RUNPOD_VOLUME_GB"] == "20"
+    assert env["MEDTUNE_DATA_DIR"] == str(workdir / "data")
+    assert "RUNPOD_API_KEY" not in env and "HF_TOKEN" not in env
+    assert_no_secret(result.stdout)
+    # The environment still overrides .env.
+    result = subprocess.run(["make", "-C", str(make_tree), "--eval", "probe-env: ; @env", "probe-env"],
+                            env={**clean_env(), "RUNPOD_GPU_TYPE": "other"}, capture_output=True, text=True)
+    assert "RUNPOD_GPU_TYPE=other\n" in result.stdout
+
+
+def test_a_broken_dotenv_line_is_named(make_tree):
+    (make_tree / ".env").write_text('MODEL=smollm2-135m\nHF_TOKEN="unclosed\n')
+    result = subprocess.run(["make", "-C", str(make_tree), "help"], env=clean_env(), capture_output=True, text=True)
+    assert result.returncode == 2
+    assert ".env:2: the double quote is not closed" in result.stderr
+    assert "unclosed" not in result.stderr  # a secret's value is not echoed back

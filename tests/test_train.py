@@ -324,3 +324,57 @@ def test_merge_refuses_an_adapter_with_nan_weights(full_run, tmp_path):
     with pytest.raises(TrainError, match=r"refusing to merge: \d+ tensors hold NaN or inf"):
         merge_adapter(tiny_config(data, "full"), adapter, tmp_path / "merged", tok, EOT)
     assert not (tmp_path / "merged").exists()
+
+
+def plant_checkpoint(work, step, max_steps=6, complete=True):
+    folder = work / "checkpoints" / f"checkpoint-{step}"
+    folder.mkdir(parents=True)
+    (folder / "adapter_model.safetensors").write_bytes(b"weights")
+    if complete:
+        (folder / "trainer_state.json").write_text(json.dumps({"global_step": step, "max_steps": max_steps}))
+    return folder
+
+
+def test_a_run_without_resume_refuses_to_delete_checkpoints(tmp_path, monkeypatch):
+    """Issue 18.2: a run without RESUME=1 silently deleted the previous run's checkpoints."""
+    monkeypatch.setenv("MEDTUNE_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    data = write_data(tmp_path / "data")
+    work = tmp_path / "artifacts" / "kept.work"
+    checkpoint = plant_checkpoint(work, 3)
+    with pytest.raises(TrainError) as e:
+        run(tiny_config(data, "kept", learning_rate=1e-3))
+    message = str(e.value)
+    assert "1 checkpoint(s) of an earlier run, the last at step 3 of 6" in message
+    assert "RESUME=1" in message and "FRESH=1" in message
+    assert (checkpoint / "trainer_state.json").is_file()
+    with pytest.raises(TrainError, match="exclude each other"):
+        run(tiny_config(data, "kept", resume=True, fresh=True))
+
+
+def test_fresh_deletes_and_resume_skips_a_torn_last_checkpoint(tmp_path, capsys):
+    from medtune.training import TrainingSection, start_or_resume
+
+    work = tmp_path / "run.work"
+    good = plant_checkpoint(work, 2)
+    plant_checkpoint(work, 4, complete=False)        # killed while the trainer was saving it
+    assert start_or_resume(TrainingSection(resume=True), work) == str(good)
+    assert "checkpoint-4 is incomplete" in capsys.readouterr().out
+    assert (work / "torn" / "checkpoint-4").is_dir() and not (work / "checkpoints" / "checkpoint-4").exists()
+    (good / "trainer_state.json").write_text('{"global_st')  # torn inside the file: no complete one left
+    with pytest.raises(TrainError, match="no complete checkpoint"):
+        start_or_resume(TrainingSection(resume=True), work)
+    assert start_or_resume(TrainingSection(fresh=True), work) is None
+    assert not work.exists()
+
+
+@pytest.mark.slow
+def test_resume_after_a_torn_checkpoint_reaches_the_planned_step(full_run, capsys):
+    """Issue 18.6: a torn last checkpoint made resume fail with a traceback."""
+    root, data, _ = full_run
+    assert run(tiny_config(data, "torn", eval_steps=2, stop_after_steps=4)) is None
+    work = root / "artifacts" / "torn.work"
+    (work / "checkpoints" / "checkpoint-4" / "trainer_state.json").unlink()
+    resumed = run(tiny_config(data, "torn", eval_steps=2, resume=True))
+    assert "checkpoint-4 is incomplete" in capsys.readouterr().out
+    summary = json.loads((resumed / "train_summary.json").read_text())
+    assert summary["global_step"] == 6 and summary["resumed"] is True

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 import tempfile
@@ -24,8 +25,9 @@ def read_jsonl(path: Path, required: dict[str, type | tuple[type, ...]] | None =
                strict: bool = True, skipped: list[dict] | None = None) -> Iterator[dict]:
     """Yield one dict per line of a JSON Lines file, checking required fields and their types.
 
-    With strict=False a bad row is skipped and recorded in `skipped` (file, line, reason) instead
-    of raising, so the caller can count it. A missing, empty or non-UTF-8 file always raises.
+    With strict=False a bad row (malformed JSON, a missing or mistyped field, bytes that are not UTF-8)
+    is skipped and recorded in `skipped` (file, line, reason) instead of raising, so the caller can
+    count it. A missing or empty file always raises.
     """
     path = Path(path)
     if not path.is_file():
@@ -38,7 +40,12 @@ def read_jsonl(path: Path, required: dict[str, type | tuple[type, ...]] | None =
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise InputError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+                err = InputError(f"{path}:{lineno}: not valid UTF-8 ({e.reason} at byte {e.start})")
+                if strict:
+                    raise err from None
+                if skipped is not None:
+                    skipped.append({"file": str(path), "line": lineno, "reason": str(err)})
+                continue
             if not text.strip():
                 continue
             try:
@@ -53,7 +60,7 @@ def read_jsonl(path: Path, required: dict[str, type | tuple[type, ...]] | None =
                         raise InputError(f"{path}:{lineno}: field '{field}' should be {want}, "
                                          f"got {type(row[field]).__name__}")
             except json.JSONDecodeError as e:
-                err = InputError(f"{path}:{lineno}: malformed JSON ({e.msg} at column {e.colno})")
+                err = InputError(f"{path}:{lineno}: malformed JSON, column {e.colno}: {e.msg}")
                 if strict:
                     raise err from None
                 if skipped is not None:
@@ -86,15 +93,40 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_leftovers(final: Path) -> list[Path]:
+    """Delete the temp and old folders beside `final` that a killed run of atomic_dir left (their pid is gone)."""
+    pattern = re.compile(rf"\.{re.escape(final.name)}\.(?:tmp|old)-(\d+)(?:-.*)?")
+    removed = []
+    for path in final.parent.glob(f".{final.name}.*"):
+        match = pattern.fullmatch(path.name)
+        if match and path.is_dir() and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+            print(f"[files] removed {path}, left by an interrupted run", flush=True)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
     """Write a stage's outputs into a temp folder beside `final`, then swap it in.
 
-    A crash leaves the previous outputs untouched, so make never sees a half-written stage.
+    A crash leaves the previous outputs untouched, so make never sees a half-written stage; what a
+    killed run leaves (named with its pid) is removed by the next one.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    remove_leftovers(final)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-{os.getpid()}-", dir=final.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; outputs are meant to be shared
     try:
         yield tmp

@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from medtune import envfile
 from medtune.paths import cache_dir
 
 SDIST_NAME = "llama-cpp-python"
@@ -167,6 +169,16 @@ def wait_healthy(url: str, timeout: float, process: subprocess.Popen | None = No
     raise TimeoutError(f"{url} was not healthy within {timeout:.0f} s")
 
 
+def _die_with_parent():
+    """A preexec_fn that asks Linux for SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG); None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork: the child only calls it
+    return lambda: prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
 class LlamaServer:
     """llama-server on one GGUF as a context manager: started, waited for (/health), always stopped.
 
@@ -193,8 +205,11 @@ class LlamaServer:
     def start(self, timeout: float = 120) -> "LlamaServer":
         if not self.gguf.is_file():
             raise FileNotFoundError(f"{self.gguf}: no such GGUF; run `make export` first")
+        # The server gets no secrets, and dies with the process that started it, even one killed by SIGKILL.
+        env = {k: v for k, v in os.environ.items() if not envfile.is_secret(k)}
         with open(self.log, "w") as log:
-            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
+                                            preexec_fn=_die_with_parent())
         try:
             self.startup_s = wait_healthy(self.url + "/health", timeout, self.process, self.log)
         except BaseException:

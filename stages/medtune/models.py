@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import envfile
 from .files import atomic_dir, sha256_file
 from .paths import cache_dir
 
@@ -142,6 +143,7 @@ def prepare(name: str) -> str:
     """Make a preset loadable with from_pretrained and return its folder or hub id."""
     preset = get_preset(name)
     if preset.kind == "hub":
+        envfile.use_secrets("HF_TOKEN")  # gated hub models (Llama, Gemma) need it; make does not pass it on
         return preset.hub_id
     target = checkpoint_dir(preset)
     if (target / "config.json").is_file():

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
+
 from . import attention
 from .chat_format import end_of_turn_token, render, validate_messages
 from .config import StrictModel
@@ -53,9 +55,9 @@ class ModelSection(StrictModel):
 
 
 class LoraSection(StrictModel):
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: list[str] | None = None  # None: the preset's list for its architecture
     # peft casts every adapter's input to the adapter's fp32 weights: a full copy of the activations per
     # adapted layer, forward and backward. Under bf16/fp16 autocast the matmuls run in 16-bit anyway, so
@@ -65,46 +67,47 @@ class LoraSection(StrictModel):
 
 class DataSection(StrictModel):
     dir: str | None = None               # default: data/processed (written by `make data`)
-    max_length: int = 512                # tokens per conversation
+    max_length: int = Field(512, ge=8)   # tokens per conversation
     overlong: Literal["truncate", "drop"] = "truncate"  # what happens to longer ones (drop keeps every end-of-turn)
-    max_train_samples: int | None = None  # random subset (seeded) for quick runs
-    max_eval_samples: int | None = None
+    max_train_samples: int | None = Field(None, ge=1)  # random subset (seeded) for quick runs
+    max_eval_samples: int | None = Field(None, ge=1)
 
 
 class TrainingSection(StrictModel):
     backend: Literal["hf", "unsloth"] = "hf"
     method: Literal["lora", "qlora"] = "lora"
-    epochs: float = 1.0
-    max_steps: int = -1                  # > 0 overrides epochs
-    batch_size: int = 8
-    grad_accum: int = 1
-    learning_rate: float = 2e-4
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1, ge=-1)    # > 0 overrides epochs
+    batch_size: int = Field(8, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    learning_rate: float = Field(2e-4, gt=0, allow_inf_nan=False)
     lr_scheduler: str = "cosine"
-    warmup_ratio: float = 0.03
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    eval_steps: int = 50                 # validation loss every N steps; checkpoints at the same steps
-    eval_batch_size: int | None = None
-    save_total_limit: int = 2            # plus the best checkpoint, which is always kept
-    early_stopping_patience: int | None = 3  # evaluations without improvement; None disables
-    early_stopping_threshold: float = 0.0
+    warmup_ratio: float = Field(0.03, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    max_grad_norm: float = Field(1.0, ge=0)  # 0: no clipping
+    eval_steps: int = Field(50, ge=1)    # validation loss every N steps; checkpoints at the same steps
+    eval_batch_size: int | None = Field(None, ge=1)
+    save_total_limit: int = Field(2, ge=1)  # plus the best checkpoint, which is always kept
+    early_stopping_patience: int | None = Field(3, ge=1)  # evaluations without improvement; None disables
+    early_stopping_threshold: float = Field(0.0, ge=0)
     padding_free: bool = False           # concatenate a batch into one row with position ids (no padding)
     packing: bool = False                # best-fit packing to max_length (implies padding-free)
     group_by_length: bool = True         # batches of similar length (padded mode)
     gradient_checkpointing: bool = False
     liger: bool = False                  # Liger's Triton RMSNorm/SwiGLU/RoPE kernels (GPU; TRL already fuses the LM head)
     torch_compile: bool = False          # torch.compile each decoder layer (regional: compiled once, reused)
-    throughput_skip_steps: int = 3       # steps left out of the measured tokens/s (warm-up, compilation)
+    throughput_skip_steps: int = Field(3, ge=0)  # steps left out of the measured tokens/s (warm-up, compilation)
     # Skip two per-micro-batch walks of the stock Trainer over the model: the FLOPs estimate recounts every
     # parameter, and model.train() revisits every module although nothing changed (see lean_trainer).
     lean_trainer: bool = True
     # [first, last]: torch.profiler over these optimizer steps -> artifacts/<run>.work/profile.txt (CPU and
     # CUDA time per op, the step's wall time beside the GPU's busy time) and profile_trace.json.gz
     profile_steps: tuple[int, int] | None = None
-    logging_steps: int = 10
+    logging_steps: int = Field(10, ge=1)
     seed: int = 42
-    stop_after_steps: int | None = None  # stop early keeping checkpoints; continue with resume=true
+    stop_after_steps: int | None = Field(None, ge=1)  # stop early keeping checkpoints; continue with resume=true
     resume: bool = False                 # continue from the last checkpoint (`make train RESUME=1`)
+    fresh: bool = False                  # delete the checkpoints of an earlier run and start over (`make train FRESH=1`)
 
 
 class MergeSection(StrictModel):
@@ -635,6 +638,60 @@ class _LiveMetrics:
         return LiveMetrics()
 
 
+def _checkpoints(folder: Path) -> list[Path]:
+    """checkpoint-<step> folders, oldest step first."""
+    return sorted((p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+                  key=lambda p: int(p.name.split("-")[-1]))
+
+
+def _trainer_state(checkpoint: Path) -> dict | None:
+    """The checkpoint's trainer_state.json, which the trainer writes last: None when it is missing or torn."""
+    try:
+        return json.loads((checkpoint / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def start_or_resume(t: TrainingSection, work: Path) -> str | None:
+    """What happens to the checkpoints in artifacts/<run>.work: the one to resume from, or None (a fresh start).
+
+    Never deletes checkpoints unless asked (training.fresh); an incomplete last checkpoint (killed while it
+    was written) is moved to <work>/torn/ and the run resumes from the one before it.
+    """
+    checkpoints = _checkpoints(work / "checkpoints")
+    if t.resume and t.fresh:
+        raise TrainError("training.resume and training.fresh exclude each other (RESUME=1 continues the "
+                         "checkpoints, FRESH=1 deletes them)")
+    if t.resume:
+        while checkpoints and _trainer_state(checkpoints[-1]) is None:
+            torn = checkpoints.pop()
+            if is_main_process():
+                moved = work / "torn" / torn.name
+                shutil.rmtree(moved, ignore_errors=True)
+                moved.parent.mkdir(parents=True, exist_ok=True)
+                torn.rename(moved)
+                print(f"[train] notice: {torn.name} is incomplete (no readable trainer_state.json; interrupted "
+                      f"while it was saved): moved to {moved}, resuming from the checkpoint before it", flush=True)
+        if not checkpoints:
+            raise TrainError(f"nothing to resume: no complete checkpoint in {work / 'checkpoints'}; "
+                             "run without RESUME=1")
+        print(f"[train] resuming from {checkpoints[-1]}", flush=True)
+        return str(checkpoints[-1])
+    if checkpoints and not t.fresh:
+        state = _trainer_state(checkpoints[-1]) or {}
+        step, total = state.get("global_step", "?"), state.get("max_steps", "?")
+        finished = " (a finished run: starting over also replaces its outputs)" if step == total else ""
+        raise TrainError(f"{work} holds {len(checkpoints)} checkpoint(s) of an earlier run, the last at step "
+                         f"{step} of {total}{finished}; starting over would delete them. Continue that run with "
+                         "`make train RESUME=1` (training.resume=true), or delete them with `make train FRESH=1` "
+                         "(training.fresh=true)")
+    if work.exists() and is_main_process():
+        if checkpoints:
+            print(f"[train] training.fresh: deleting {len(checkpoints)} checkpoint(s) in {work}", flush=True)
+        shutil.rmtree(work)
+    return None
+
+
 def run(cfg: TrainConfig) -> Path | None:
     """Train, then write artifacts/<run>/; returns it (None when stopped early by stop_after_steps)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -645,6 +702,7 @@ def run(cfg: TrainConfig) -> Path | None:
     check_device(cfg)
     final = artifacts_dir() / cfg.run_name
     work = artifacts_dir() / f"{cfg.run_name}.work"  # checkpoints, tensorboard: survives interruptions
+    resume_from = start_or_resume(cfg.training, work)
     if cfg.training.backend == "unsloth":
         check_unsloth()
     import torch
@@ -653,14 +711,7 @@ def run(cfg: TrainConfig) -> Path | None:
     from trl import SFTTrainer
 
     t = cfg.training
-    checkpoints = work / "checkpoints"
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(work / "tensorboard")
-    if t.resume:
-        if not any(checkpoints.glob("checkpoint-*")):
-            raise TrainError(f"nothing to resume: no checkpoint in {checkpoints}; run without RESUME=1")
-        print(f"[train] resuming from the last checkpoint in {checkpoints}", flush=True)
-    elif work.exists() and is_main_process():
-        shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
 
     preset = get_preset(cfg.model.preset)
@@ -713,7 +764,7 @@ def run(cfg: TrainConfig) -> Path | None:
     # resumed run (which skips the evaluation above) replays the same batches as an uninterrupted one.
     set_seed(t.seed)
     try:
-        result = trainer.train(resume_from_checkpoint=True if t.resume else None)
+        result = trainer.train(resume_from_checkpoint=resume_from)
     except NonFiniteTraining as e:
         raise TrainError(divergence_message(e, checkpoints)) from None
     except torch.cuda.OutOfMemoryError:

@@ -13,10 +13,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .. import chat_format
+from .. import chat_format, envfile
 from ..config import StrictModel
+from ..files import InputError
 from ..paths import shared_data_dir
 from . import clean, context, decontam, dedup, lay_questions, quality, sensitive, sources, triage
 from .split import grouped_stratified_split, stratified_split, subsample_groups
@@ -77,6 +78,7 @@ class Decontamination(StrictModel):
         "mmlu_medical": "mmlu_medical/test.jsonl",
         "mmlu_medical_dev": "mmlu_medical/dev.jsonl",
         "medsafetybench_test": "medsafetybench/test.jsonl",
+        "liveqa": "liveqa/test.jsonl",                                  # real consumer questions (eval only)
         "emergency_eval": "pkg:resources/emergency_triage.jsonl",       # the project's own eval sets
         "context_eval": "pkg:resources/context_conversations.jsonl",
         "over_refusal_eval": "pkg:resources/over_refusal.jsonl",
@@ -88,6 +90,14 @@ class Split(StrictModel):
     validation_fraction: float = Field(0.05, ge=0, lt=1)
     train_fraction: float = Field(1.0, gt=0, le=1)  # progressive training: share of the remaining pool
     safety_validation_fraction: float = Field(0.1, ge=0, lt=1)  # refusal and project-written examples
+    min_rows: int = Field(10, ge=0)         # fewest MedQuAD questions a split may get; fewer stops the stage
+
+    @model_validator(mode="after")
+    def _leave_rows_for_training(self):
+        if self.test_fraction + self.validation_fraction >= 1:
+            raise ValueError(f"split.test_fraction ({self.test_fraction}) + split.validation_fraction "
+                             f"({self.validation_fraction}) leave nothing to train on: keep their sum below 1")
+        return self
 
 
 class MultiTurn(StrictModel):
@@ -268,10 +278,21 @@ def _add_written(source: str, rows: list[dict], category, cfg: DataConfig, index
         })
 
 
+def check_split_sizes(chosen: dict[str, list[int]], split: Split, available: int) -> None:
+    """Stop when a split gets fewer MedQuAD questions than split.min_rows (a split asked for with fraction 0 may be empty)."""
+    fractions = {"train": 1.0, "validation": split.validation_fraction, "test": split.test_fraction}
+    for name, idx in chosen.items():
+        if fractions[name] > 0 and len(idx) < split.min_rows:
+            raise InputError(f"the {name} split got {len(idx)} MedQuAD questions ({available} were left after "
+                             f"cleaning, deduplication and decontamination), fewer than split.min_rows="
+                             f"{split.min_rows}: use more data, change the split fractions, or lower split.min_rows")
+
+
 def run(cfg: DataConfig) -> dict:
     """Run every step; return the splits, the ledger and the card facts (nothing written here)."""
-    from ..models import load_tokenizer
+    from ..models import get_preset, load_tokenizer
 
+    get_preset(cfg.tokenizer)  # an unknown preset stops here, with the list, before any work
     tokenizer = load_tokenizer(cfg.tokenizer)
     counter = TokenCounter(tokenizer)
 
@@ -298,12 +319,17 @@ def run(cfg: DataConfig) -> dict:
             if mq.max_rows and len(rows) >= mq.max_rows:
                 break
         ledger.step("loaded", "medquad", len(rows))
+        if not rows:
+            where = mq.hub_id or cfg.resolve(mq.path)
+            bad = sum(s["file"] == str(where) for s in skipped)
+            raise InputError(f"{where}: MedQuAD, the main source, gave no rows" +
+                             (f" ({bad} malformed rows skipped, strict=false)" if bad else " (only blank lines?)") +
+                             "; check the file, or sources.medquad.path / data_root")
         rows = _clean_and_filter(rows, cfg, ledger, "medquad", counter)
         judge = None
         if cfg.dedup.llm_judge.endpoint:
-            import os
             judge = dedup.LLMJudge(cfg.dedup.llm_judge.endpoint, cfg.dedup.llm_judge.model or "default",
-                                   os.environ.get(cfg.dedup.llm_judge.api_key_env))
+                                   envfile.secret(cfg.dedup.llm_judge.api_key_env))
         rows, gone = dedup.deduplicate(rows, cfg.dedup.question_threshold, cfg.dedup.answer_threshold,
                                        cfg.dedup.source_priority, cfg.dedup.num_perm, cfg.seed, judge)
         for g in gone:
@@ -327,6 +353,7 @@ def run(cfg: DataConfig) -> dict:
                     ledger.drop(rows[i], "split", "over_max_train_rows", f"max_train_rows={mq.max_train_rows}")
             train_idx = [i for i in train_idx if i in kept]
         chosen = {"train": train_idx, "validation": by_split["validation"], "test": by_split["test"]}
+        check_split_sizes(chosen, cfg.split, len(rows))
         for name, idx in chosen.items():
             split_rows = [rows[i] for i in idx]
             rewritten = 0

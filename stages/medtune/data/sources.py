@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
+from .. import envfile
 from ..files import InputError, read_jsonl
 
 MEDQUAD_FIELDS = {"id": str, "question": str, "answer": str, "qtype": str, "focus": str, "source": str}
@@ -25,7 +26,7 @@ def load_rows(path: Path | None, required: dict, strict: bool, skipped: list[dic
     from datasets import load_dataset  # only users with internet get here
 
     field_map = field_map or {}
-    for i, row in enumerate(load_dataset(hub_id, split=hub_split), start=1):
+    for i, row in enumerate(load_dataset(hub_id, split=hub_split, token=envfile.secret("HF_TOKEN")), start=1):
         row = {field_map.get(k, k): v for k, v in row.items()}
         row.setdefault("id", f"{hub_id}/{hub_split}/{i}")
         missing = [f for f in required if f not in row or row[f] is None]
