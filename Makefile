@@ -140,10 +140,12 @@ SERVE_QUANT   ?= q8_0
 SERVE_PORT    ?= 8080
 CHAT_URL      ?= http://127.0.0.1:$(SERVE_PORT)
 CHAT_ARGS     ?=
+WEB_PORT      ?= 7860
+WEB_ARGS      ?=
 # RUNNER=docker: llama.cpp is inside the converter image; locally it is built once into the cache.
 LLAMA_CPP_DEP := $(if $(filter local,$(RUNNER)),llama-cpp)
 
-.PHONY: llama-cpp export serve chat chat-demo bench-serve ollama-up ollama-down
+.PHONY: llama-cpp export serve chat web chat-demo bench-serve ollama-up ollama-down
 
 llama-cpp: $(STAGE_DEPS) ## build the pinned llama.cpp tools once into ~/.cache/medtune (about 25 min on 2 cores)
 	$(PY) -m medtune.llamacpp build
@@ -167,6 +169,9 @@ serve: $(STAGE_DEPS) | $(LLAMA_CPP_DEP) ## llama-server on the exported GGUF (SE
 
 chat: $(STAGE_DEPS) ## chat in the terminal with a running server (CHAT_URL; Ollama: CHAT_URL=http://127.0.0.1:11434)
 	$(PY) stages/chat.py --url $(CHAT_URL) $(CHAT_ARGS)
+
+web: $(STAGE_DEPS) ## web chat page on http://127.0.0.1:$(WEB_PORT) for a running server (CHAT_URL, WEB_ARGS)
+	$(PY) stages/web.py --url $(CHAT_URL) --port $(WEB_PORT) $(WEB_ARGS)
 
 ollama-up: $(STAGE_DEPS) ## serve the export in Ollama (local binary, else the official image) and create the model
 	$(PY) stages/serve.py ollama-up --run $(EXPORT_RUN)
