@@ -103,7 +103,7 @@ def build_page(new_session: Callable[[], ChatSession]):
         gr.Markdown(BANNER, elem_id="safety-banner")
         chat = gr.ChatInterface(
             respond,
-            chatbot=gr.Chatbot(elem_id="conversation", height=480, label="MedTune"),
+            chatbot=gr.Chatbot(elem_id="conversation", height="60vh", label="MedTune"),
             textbox=gr.Textbox(placeholder="Ask a health question", elem_id="question", submit_btn=True),
             analytics_enabled=False, autofocus=True, fill_height=False)
         new_conversation = gr.Button("New conversation", elem_id="new-conversation", variant="secondary")

@@ -98,7 +98,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1100,900"):
+                "--window-size=1100,1300"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     yield driver
@@ -201,6 +201,9 @@ def test_two_turns_stream_keep_the_context_and_reset(browser, relay, page, tmp_p
         {"role": "assistant", "content": first_answer}, {"role": "user", "content": FOLLOW_UP}]
     assert _messages(browser, "user") == [FIRST, FOLLOW_UP] and len(_messages(browser, "bot")) == 2
     # MEDTUNE_WEB_SCREENSHOT=reports/web-chat.png keeps the picture of the two-turn conversation.
+    for close in browser.find_elements("css selector", "button.toast-close"):  # notices would hide the banner
+        close.click()
+    time.sleep(0.5)
     assert browser.save_screenshot(os.environ.get("MEDTUNE_WEB_SCREENSHOT") or str(tmp_path / "web-chat.png"))
 
     browser.find_element("id", "new-conversation").click()
