@@ -59,7 +59,7 @@ endif
 IMAGE_PREFIX ?= medtune-
 IMAGE_TAG    ?= latest
 
-.PHONY: help setup all data test clean
+.PHONY: help setup all data test clean clean-runs
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -90,8 +90,12 @@ $(PROCESSED)/manifest.json: $(STAGE_DEPS) $(DATA_CONFIG) $(DATA_SOURCES) $(DATA_
 test: $(SETUP_STAMP) ## run the test suite
 	$(PY) -m pytest -q tests
 
-clean: ## remove processed data and artifacts, and what interrupted stages left (keeps the venv and caches)
-	rm -rf $(PROCESSED) artifacts/*/ data/.processed.tmp-* data/.processed.old-* artifacts/.*.tmp-* artifacts/.*.old-* .make
+clean: ## remove processed data, baseline evaluations, base exports and leftovers of interrupted stages; keeps trained runs, the venv and caches
+	$(PYTHON_BIN) stages/clean.py
+	rm -rf data/.processed.tmp-* data/.processed.old-* artifacts/.*.tmp-* artifacts/.*.old-* .make
+
+clean-runs: ## also delete every trained run under artifacts/ (asks first, or FORCE=1)
+	$(PYTHON_BIN) stages/clean.py --runs $(if $(filter 1 true yes,$(FORCE)),--force)
 
 # ---------------------------------------------------------------- train (training stage)
 # Presets: stages/configs/train/<model>_<method>.yaml (the CPU profile below is the one `make all` uses).
@@ -172,10 +176,14 @@ SERVE_QUANT   ?= q8_0
 SERVE_PORT    ?= 8080
 CHAT_URL      ?= http://127.0.0.1:$(SERVE_PORT)
 CHAT_ARGS     ?=
+WEB_PORT      ?= 7860
+WEB_ARGS      ?=
+HUB_REPO      ?=
+PUSH_ARGS     ?=
 # RUNNER=docker: llama.cpp is inside the converter image; locally it is built once into the cache.
 LLAMA_CPP_DEP := $(if $(filter local,$(RUNNER)),llama-cpp)
 
-.PHONY: llama-cpp export serve chat chat-demo bench-serve ollama-up ollama-down
+.PHONY: llama-cpp export serve chat web chat-demo bench-serve ollama-up ollama-down push-hub
 
 llama-cpp: $(STAGE_DEPS) ## build the pinned llama.cpp tools once into ~/.cache/medtune (about 25 min on 2 cores)
 	$(PY) -m medtune.llamacpp build
@@ -201,6 +209,13 @@ serve: $(STAGE_DEPS) | $(LLAMA_CPP_DEP) ## llama-server on the exported GGUF (SE
 
 chat: $(STAGE_DEPS) ## chat in the terminal with a running server (CHAT_URL; Ollama: CHAT_URL=http://127.0.0.1:11434)
 	$(PY) stages/chat.py --url $(CHAT_URL) $(CHAT_ARGS)
+
+web: $(STAGE_DEPS) ## web chat page on http://127.0.0.1:$(WEB_PORT) for a running server (CHAT_URL, WEB_ARGS)
+	$(PY) stages/web.py --url $(CHAT_URL) --port $(WEB_PORT) $(WEB_ARGS)
+
+push-hub: $(STAGE_DEPS) ## upload the export + model card to the HF hub (HUB_REPO=user/name, needs HF_TOKEN; PUSH_ARGS="--dry-run --what merged")
+	@test -n "$(HUB_REPO)" || { echo "error: set HUB_REPO=<user or org>/<name>" >&2; exit 2; }
+	$(PY) stages/push_hub.py --run $(EXPORT_RUN) --repo $(HUB_REPO) $(PUSH_ARGS)
 
 ollama-up: $(STAGE_DEPS) ## serve the export in Ollama (local binary, else the official image) and create the model
 	$(PY) stages/serve.py ollama-up --run $(EXPORT_RUN)

@@ -10,7 +10,7 @@ It talks to the RunPod REST API (https://rest.runpod.io/v1: POST /pods, GET /pod
 with the standard library: the `runpod` SDK (1.12.0) resolves to 101 packages (fastapi, uvicorn, boto3,
 paramiko, aiohttp, sentry-sdk, opentelemetry, ...) for these three calls. Files and commands go over
 ssh/rsync to the unprivileged sshd that the trainer image starts on port 2222 (docker/trainer/pod-start.sh).
-Secrets (RUNPOD_API_KEY, HF_TOKEN) come from the environment or .env (read by the project's one parser,
+Secrets (RUNPOD_API_KEY, HF_TOKEN, WANDB_API_KEY) come from the environment or .env (read by the project's one parser,
 stages/medtune/envfile.py; make does not pass them on) and are masked in everything printed, in every form
 they take there (raw, JSON-escaped, URL-encoded).
 """
@@ -38,7 +38,7 @@ from medtune import envfile  # noqa: E402  (stdlib only: no venv needed)
 from medtune.paths import artifacts_dir, data_dir  # noqa: E402
 
 TEMPLATE = Path(__file__).with_name("template.json")
-SECRET_NAMES = ("RUNPOD_API_KEY", "HF_TOKEN")
+SECRET_NAMES = ("RUNPOD_API_KEY", "HF_TOKEN", "WANDB_API_KEY")
 DEFAULTS = {
     "RUNPOD_API_URL": "https://rest.runpod.io/v1",
     "RUNPOD_GPU_TYPE": "NVIDIA GeForce RTX 4090",
@@ -109,8 +109,9 @@ def pod_request(cfg: dict[str, str], env: dict[str, str]) -> dict:
     for key in ("volumeInGb", "containerDiskInGb", "gpuCount"):
         body[key] = int(body[key])
     body["env"]["PUBLIC_KEY"] = env.get("PUBLIC_KEY", "")
-    if cfg.get("HF_TOKEN"):
-        body["env"]["HF_TOKEN"] = cfg["HF_TOKEN"]
+    for secret in ("HF_TOKEN", "WANDB_API_KEY"):  # gated models; W&B logging on the pod
+        if cfg.get(secret):
+            body["env"][secret] = cfg[secret]
     return body
 
 

@@ -2,13 +2,15 @@
 
     make export                                       # artifacts/<run>/merged -> artifacts/<run>/gguf/
     python stages/export.py run=my-run quantizations=[q8_0]
-    python stages/export.py source=base               # export the base preset (no training)
+    python stages/export.py source=base               # the base preset (no training) -> artifacts/base-<preset>/
 
 Steps: convert_hf_to_gguf.py (pinned llama.cpp, `make llama-cpp`) writes the f16 GGUF; its metadata
 is checked against the tokenizer (chat template, end-of-turn id) and fixed when the converter got it
 wrong; llama-quantize writes each quantization; llama-perplexity scores held-out reference answers on
 every file and warns when a quantization loses more than the threshold. Outputs: artifacts/<run>/gguf/
-(GGUF files, quant_check.json, manifest.json with sizes and SHA-256) and artifacts/<run>/Modelfile.
+(<run>-<quant>.gguf files, quant_check.json, manifest.json with sizes and SHA-256), artifacts/<run>/Modelfile
+and the model card artifacts/<run>/README.md. `source=base` writes into artifacts/base-<preset>/ instead,
+so exporting the base model never overwrites a trained run's files.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from medtune import llamacpp
 from medtune.chat_format import end_of_turn_token, stop_strings
 from medtune.config import StrictModel, stage_cli
 from medtune.files import InputError, atomic_dir, make_manifest, read_jsonl, sha256_file, write_json
+from medtune.model_card import write_model_card
 from medtune.modelfile import TemplateError, modelfile, write_modelfile
 from medtune.models import ModelError, get_preset, prepare
 from medtune.paths import artifacts_dir, configs_dir, data_dir
@@ -83,6 +86,11 @@ def resolve_source(cfg: ExportConfig, run_dir: Path) -> tuple[Path, str]:
         if not (src / "config.json").is_file():
             raise ExportError(f"source={cfg.source}: no config.json there (need a Hugging Face model folder)")
     return src, preset
+
+
+def output_dir(cfg: ExportConfig, preset: str) -> Path:
+    """Where the export goes: the run's folder, or base-<preset>/ for the untrained base model."""
+    return artifacts_dir() / (f"base-{preset}" if cfg.source == "base" else cfg.run)
 
 
 def run_tool(cmd: list, log_path: Path) -> str:
@@ -215,11 +223,12 @@ def export(cfg: ExportConfig) -> Path:
         raise ExportError(f"{src}: the tokenizer has no chat template; the GGUF would not know how to chat")
     end_of_turn = end_of_turn_token(tokenizer, preset.end_of_turn)
     stops = stop_strings(tokenizer, preset.end_of_turn)
-    stem = preset.name
+    out_dir = output_dir(cfg, preset.name)
+    stem = out_dir.name  # file names carry the run, so GGUFs of two runs never share a name
     timings = {}
 
-    log(f"exporting {src} (preset {preset.name}) to {run_dir / 'gguf'}")
-    with atomic_dir(run_dir / "gguf") as out:
+    log(f"exporting {src} (preset {preset.name}) to {out_dir / 'gguf'}")
+    with atomic_dir(out_dir / "gguf") as out:
         files = {cfg.outtype: out / f"{stem}-{cfg.outtype}.gguf"}
         t0 = time.time()
         run_tool([sys.executable, convert, src, "--outtype", cfg.outtype, "--outfile", files[cfg.outtype]],
@@ -255,11 +264,12 @@ def export(cfg: ExportConfig) -> Path:
             source=str(src), preset=preset.name, files=outputs, metadata=metadata, stops=stops,
             quant_check=check, timings=timings, llama_cpp=f"{llamacpp.SDIST_NAME}=={llamacpp.SDIST_VERSION}"))
 
-    write_modelfile(run_dir / "Modelfile", modelfile_text)
+    write_modelfile(out_dir / "Modelfile", modelfile_text)
+    card = write_model_card(out_dir, preset)
     for name, info in outputs.items():
         log(f"{info['file']}: {info['bytes'] / 1e6:.1f} MB sha256 {info['sha256'][:16]}")
-    log(f"wrote {run_dir / 'gguf'} and {run_dir / 'Modelfile'} in {time.time() - started:.1f} s")
-    return run_dir
+    log(f"wrote {out_dir / 'gguf'}, {out_dir / 'Modelfile'} and {card} in {time.time() - started:.1f} s")
+    return out_dir
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """Serve the exported model: llama-server (here and in tests) or Ollama (users), same OpenAI-style API.
 
-    make serve                 # llama-server on artifacts/<run>/gguf/<preset>-<quant>.gguf, port SERVE_PORT
+    make serve                 # llama-server on artifacts/<run>/gguf/<run>-<quant>.gguf, port SERVE_PORT
     make chat-demo             # start llama-server, a scripted two-turn chat, stop it (part of `make all`)
     make ollama-up             # Ollama (local `ollama` binary, else the official Docker image) + `ollama create`
     make ollama-down

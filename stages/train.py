@@ -12,6 +12,7 @@ train_summary.json and manifest.json. Checkpoints live in artifacts/<run_name>.w
 
 from __future__ import annotations
 
+import os
 import sys
 
 from medtune.config import stage_cli
@@ -24,10 +25,27 @@ from medtune.training import TrainConfig, TrainError, run
 DEFAULT_CONFIG = configs_dir() / "train" / "smollm2-135m_lora_cpu.yaml"
 
 
+def check_tracking(cfg: TrainConfig) -> None:
+    """Stop before any work when W&B logging is asked for (WANDB_API_KEY or report_to) but wandb is missing.
+
+    Training on without it would lose the tracking the key asked for; stopping costs seconds.
+    """
+    if not (os.environ.get("WANDB_API_KEY") or "wandb" in cfg.report_to):
+        return
+    try:
+        import wandb  # noqa: F401
+    except ImportError:
+        why = "WANDB_API_KEY is set" if os.environ.get("WANDB_API_KEY") else "report_to lists wandb"
+        raise TrainError(f"{why}, so training logs to Weights & Biases, but the wandb package is not installed: "
+                         "pip install -r requirements-extras.txt -c constraints.txt (in the venv), "
+                         "or unset WANDB_API_KEY to train without it")
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg, _ = stage_cli(TrainConfig, __doc__.splitlines()[0], DEFAULT_CONFIG, argv)
     use_secrets("WANDB_API_KEY")  # from .env: make passes no secrets on
     try:
+        check_tracking(cfg)
         run(cfg)
     except (TrainError, ModelError, InputError) as e:
         print(f"error: {e}", file=sys.stderr)

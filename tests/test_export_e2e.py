@@ -96,6 +96,7 @@ def test_export_writes_gguf_files_modelfile_and_manifest(exported, tokenizer):
     run_dir, manifest = exported
     files = manifest["files"]
     assert set(files) == {"f16", "q8_0"}
+    assert {kind: info["file"] for kind, info in files.items()} == {k: f"{RUN}-{k}.gguf" for k in files}
     for info in files.values():
         path = run_dir / "gguf" / info["file"]
         assert path.stat().st_size == info["bytes"] and len(info["sha256"]) == 64
@@ -114,6 +115,39 @@ def test_export_writes_gguf_files_modelfile_and_manifest(exported, tokenizer):
     assert (run_dir / modelfile["from"]).is_file()
     prompt = prompt_messages(CHAT_TURNS[0])
     assert render_go_template(modelfile["template"], prompt) == render(tokenizer, prompt, add_generation_prompt=True)
+
+
+def test_export_writes_the_model_card(exported):
+    from huggingface_hub import ModelCard
+
+    run_dir, manifest = exported
+    card = ModelCard.load(run_dir / "README.md")
+    assert card.data.base_model == "HuggingFaceTB/SmolLM2-135M-Instruct" and card.data.license == "apache-2.0"
+    assert "Not evaluated" in card.text  # no report in this run folder
+    assert f"| training conversations | {len(QA) * 2} |" in card.text
+    assert f"`gguf/{manifest['files']['q8_0']['file']}`" in card.text
+    dry_run = subprocess.run([sys.executable, str(REPO / "stages" / "push_hub.py"), "--run", RUN, "--repo",
+                              "someone/medtune-e2e", "--dry-run"], env=_env(run_dir), capture_output=True, text=True)
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert [line.split()[0] for line in dry_run.stdout.splitlines()[1:]] == [
+        "README.md", "Modelfile", "gguf/" + manifest["files"]["f16"]["file"], "gguf/" + manifest["files"]["q8_0"]["file"],
+        "gguf/manifest.json", "gguf/quant_check.json"]
+
+
+def test_base_export_gets_its_own_folder(exported):
+    run_dir, manifest = exported
+    before = {p: p.read_bytes() for p in [run_dir / "Modelfile", run_dir / "README.md", run_dir / "gguf" / "manifest.json"]}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "stages" / "export.py"), f"run={RUN}", "source=base", "quantizations=[]",
+         "modelfile_quantization=f16", "check.enabled=false"], env=_env(run_dir), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    base = run_dir.parent / "base-smollm2-135m"
+    assert (base / "gguf" / "base-smollm2-135m-f16.gguf").is_file()
+    assert parse_modelfile((base / "Modelfile").read_text())["from"] == "gguf/base-smollm2-135m-f16.gguf"
+    assert "None: this is the base model" in (base / "README.md").read_text()
+    assert all(p.read_bytes() == content for p, content in before.items()), "the base export touched the run"
+    assert sorted(p.name for p in (run_dir / "gguf").glob("*.gguf")) == sorted(
+        info["file"] for info in manifest["files"].values())
 
 
 def test_three_turn_chat_stops_and_leaks_no_special_tokens(server, tokenizer):

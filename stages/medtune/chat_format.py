@@ -58,8 +58,41 @@ def prompt_messages(question: str, history: list[dict] | None = None, system: st
 
 
 def render(tokenizer, messages: list[dict], add_generation_prompt: bool = False) -> str:
-    """Text of a conversation in the model's own chat template (the tokenizer's, or ChatML if it has none)."""
+    """Text of a conversation in the model's own chat template (the tokenizer's, or ChatML if it has none).
+
+    Templates without a system role (Gemma's raises an error on one) get the system prompt folded into
+    the first user turn, the way those models were tuned to see instructions.
+    """
+    if messages and messages[0]["role"] == "system" and not accepts_system_role(tokenizer):
+        messages = fold_system_prompt(messages)
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+
+_SYSTEM_ROLE_SUPPORT: dict[str, bool] = {}  # per template text: probing once is enough
+
+
+def accepts_system_role(tokenizer) -> bool:
+    """Whether the chat template renders a system message as its own (no error, content kept)."""
+    template = tokenizer.chat_template or ""
+    if template not in _SYSTEM_ROLE_SUPPORT:
+        from jinja2 import TemplateError
+
+        probe = "\x00medtune-system-probe\x00"
+        try:
+            text = tokenizer.apply_chat_template([{"role": "system", "content": probe},
+                                                  {"role": "user", "content": "hello"}], tokenize=False)
+            _SYSTEM_ROLE_SUPPORT[template] = probe in text
+        except TemplateError:
+            _SYSTEM_ROLE_SUPPORT[template] = False
+    return _SYSTEM_ROLE_SUPPORT[template]
+
+
+def fold_system_prompt(messages: list[dict]) -> list[dict]:
+    """The system message moved to the start of the first user turn (a blank line between them)."""
+    system, rest = messages[0]["content"], list(messages[1:])
+    if rest and rest[0]["role"] == "user":
+        return [{"role": "user", "content": f"{system}\n\n{rest[0]['content']}"}, *rest[1:]]
+    return [{"role": "user", "content": system}, *rest]
 
 
 def end_of_turn_token(tokenizer, preset_end_of_turn: str | None = None) -> str:

@@ -172,8 +172,12 @@ def prepare(name: str) -> str:
 def load_tokenizer(name: str):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(prepare(name))
-    # The ChatML tokens this call adds (phi-2, stablelm-3b): training must learn their embedding rows.
+    return add_chat_template(AutoTokenizer.from_pretrained(prepare(name)))
+
+
+def add_chat_template(tokenizer):
+    """Give a tokenizer without a chat template (phi-2, stablelm-3b) ChatML and its tokens."""
+    # The ChatML tokens this call adds: training must learn their embedding rows.
     tokenizer.added_chat_tokens = []
     if not tokenizer.chat_template:
         tokenizer.chat_template = CHATML_TEMPLATE
