@@ -19,7 +19,16 @@ SHELL        := /bin/bash
 VENV         ?= .venv
 PY           := $(VENV)/bin/python
 RUNNER       ?= local
-MODEL        ?= smollm2-135m
+# The base model is named once, in the training config (model.preset): setup, baseline, eval, report,
+# export and serving follow TRAIN_CONFIG. The default is the CPU profile of the embedded SmolLM2-135M.
+TRAIN_CONFIG ?= stages/configs/train/smollm2-135m_lora_cpu.yaml
+ifeq ($(wildcard $(TRAIN_CONFIG)),)
+$(error TRAIN_CONFIG=$(TRAIN_CONFIG): no such file; the presets are $(wildcard stages/configs/train/*.yaml))
+endif
+MODEL        := $(shell sed -n '/^model:/,/^[^ #]/s/^  *preset: *\([^ #]*\).*/\1/p' $(TRAIN_CONFIG))
+ifeq ($(MODEL),)
+$(error $(TRAIN_CONFIG) names no model.preset)
+endif
 export MEDTUNE_SHARED_DATA ?= $(abspath ../shared/data)
 DATA_CONFIG  ?= stages/configs/data.yaml
 DATA_ARGS    ?=
@@ -99,11 +108,7 @@ clean-runs: ## also delete every trained run under artifacts/ (asks first, or FO
 
 # ---------------------------------------------------------------- train (training stage)
 # Presets: stages/configs/train/<model>_<method>.yaml (the CPU profile below is the one `make all` uses).
-TRAIN_CONFIG  ?= stages/configs/train/smollm2-135m_lora_cpu.yaml
 TRAIN_ARGS    ?=
-ifeq ($(wildcard $(TRAIN_CONFIG)),)
-$(error TRAIN_CONFIG=$(TRAIN_CONFIG): no such file; the presets are $(wildcard stages/configs/train/*.yaml))
-endif
 TRAIN_RUN     ?= $(shell sed -n 's/^run_name: *//p' $(TRAIN_CONFIG))
 TRAIN_DIR     := artifacts/$(TRAIN_RUN)
 RESUME        ?=

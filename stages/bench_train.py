@@ -47,6 +47,9 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
                 ["training.backend=unsloth", "training.liger=false", "training.padding_free=false",
                  "training.group_by_length=true", "model.attn_implementation=sdpa"]),
     "qlora": ("default path on a 4-bit NF4 base (bitsandbytes)", ["training.method=qlora"]),
+    "small-batches": ("default path in micro-batches of a quarter of the batch x 4 accumulation steps (the same "
+                      "batches as plain: what a 24 GB card runs, see the *_24gb presets)",
+                      ["training.batch_size={quarter}", "training.grad_accum=4"]),
 }
 # Dense bf16 peak of the GPUs this is likely run on (vendor figures, no sparsity).
 PEAK_BF16_FLOPS = {"H100 PCIe": 756e12, "H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L40S": 362e12,
@@ -158,8 +161,9 @@ def markdown(report: dict) -> str:
 def write(report: dict, out: Path) -> None:
     add_ratios(report)
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "bench-train.json", report)
-    (out / "bench-train.md").write_text(markdown(report), encoding="utf-8")
+    name = report.get("name", "bench-train")
+    write_json(out / f"{name}.json", report)
+    (out / f"{name}.md").write_text(markdown(report), encoding="utf-8")
 
 
 def combine(reports: list[Path], out: Path) -> int:
@@ -186,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-samples", type=int, default=None,
                         help="conversations trained on (default: steps x effective batch, so one pass)")
     parser.add_argument("--out", type=Path, default=Path("reports"))
+    parser.add_argument("--name", default="bench-train", help="report file names: NAME.json and NAME.md")
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per variant")
     parser.add_argument("--combine", type=Path, nargs="+", metavar="REPORT.json",
                         help="merge earlier reports into --out, running nothing")
@@ -206,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = [f"data.max_train_samples={train_samples}", *args.overrides]
     results: list[dict] = []
     report = {
-        "preset": cfg.model.preset, "config": str(args.config), "overrides": overrides, "steps": args.steps,
+        "name": args.name, "preset": cfg.model.preset, "config": str(args.config), "overrides": overrides, "steps": args.steps,
         "effective_batch": effective_batch, "train_samples": train_samples,
         "parameters": parameter_count(prepare(cfg.model.preset)),
         "command": " ".join(["python", "stages/bench_train.py", *(argv if argv is not None else sys.argv[1:])]),

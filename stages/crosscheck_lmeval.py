@@ -34,7 +34,7 @@ BENCHMARKS = ("medqa", "medmcqa", "pubmedqa", "mmlu")
 
 
 class CrosscheckConfig(StrictModel):
-    model: str = "smollm2-135m"          # a preset name or a folder with a merged HF model
+    model: str                           # a preset name or a folder with a merged HF model (make passes it)
     label: str | None = None
     limit: int | None = 200              # first items of each benchmark; null = all
     batch_size: int = 16

@@ -84,7 +84,7 @@ class JudgeConfig(StrictModel):
 
 
 class EvalConfig(StrictModel):
-    model: str = "smollm2-135m"       # a preset name or a folder with a merged HF model
+    model: str                        # a preset name or a folder with a merged HF model (make passes it)
     preset: str | None = None         # preset the folder was trained from (end-of-turn token); default: model
     label: str | None = None          # name of this result in reports (default: from model)
     profile: str = "cpu"
@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         t0 = time.time()
         model, tokenizer, device = load_local(cfg)
-        preset = models.get_preset(cfg.preset or (cfg.model if not Path(cfg.model).is_dir() else "smollm2-135m"))
+        preset = models.get_preset(cfg.preset or models.preset_of(cfg.model))
         generator = LocalGenerator(model, tokenizer, preset.end_of_turn)
         timings["load_s"] = round(time.time() - t0, 1)
         log(f"loaded {cfg.model} on {device} ({timings['load_s']}s)")
@@ -372,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             write_jsonl(tmp / f"{name}.jsonl", rows)
         write_json(tmp / "metrics.json", {
             "label": label, "model": cfg.endpoint or cfg.model, "profile": cfg.profile,
+            "base_model": cfg.preset or (None if cfg.endpoint else models.preset_of(cfg.model)),
             "generator": generator.description, "metrics": metrics, "timings": timings, "notes": notes,
             "judge": {"model": cfg.judge.model, "endpoint": cfg.judge.endpoint, **judge_result} if judge_result else None,
             "refusal_detector": safety.refusal_detector_accuracy(),

@@ -2,7 +2,7 @@
 
     make export                                       # artifacts/<run>/merged -> artifacts/<run>/gguf/
     python stages/export.py run=my-run quantizations=[q8_0]
-    python stages/export.py source=base               # the base preset (no training) -> artifacts/base-<preset>/
+    python stages/export.py source=base preset=smollm2-135m   # the base preset (no training) -> artifacts/base-<preset>/
 
 Steps: convert_hf_to_gguf.py (pinned llama.cpp, `make llama-cpp`) writes the f16 GGUF; its metadata
 is checked against the tokenizer (chat template, end-of-turn id) and fixed when the converter got it
@@ -31,11 +31,10 @@ from medtune.config import StrictModel, stage_cli
 from medtune.files import InputError, atomic_dir, make_manifest, read_jsonl, sha256_file, write_json
 from medtune.model_card import write_model_card
 from medtune.modelfile import TemplateError, modelfile, write_modelfile
-from medtune.models import ModelError, get_preset, prepare
+from medtune.models import ModelError, get_preset, prepare, preset_of
 from medtune.paths import artifacts_dir, configs_dir, data_dir
 
 DEFAULT_CONFIG = configs_dir() / "export.yaml"
-DEFAULT_PRESET = "smollm2-135m"
 
 
 class CheckSection(StrictModel):
@@ -69,15 +68,17 @@ def resolve_source(cfg: ExportConfig, run_dir: Path) -> tuple[Path, str]:
     """The HF model folder to convert and the preset it came from."""
     preset = cfg.preset
     manifest = run_dir / "manifest.json"
-    if preset is None and manifest.is_file():
+    if preset is None and manifest.is_file():  # the run's training config names its base model
         preset = json.loads(manifest.read_text()).get("config", {}).get("model", {}).get("preset")
-    preset = preset or DEFAULT_PRESET
     if cfg.source == "merged":
         src = run_dir / "merged"
         if not (src / "config.json").is_file():
             raise ExportError(f"{src}: no merged model; run `make train` first, or export the base "
-                              "model with `python stages/export.py source=base`")
+                              "model with `python stages/export.py source=base preset=<name>`")
+        preset = preset or preset_of(str(src))
     elif cfg.source == "base":
+        if preset is None:
+            raise ExportError("source=base needs the preset to export: pass preset=<name>")
         src = Path(prepare(preset))
         if not src.is_dir():
             raise ExportError(f"preset {preset!r} is a hub model ({src}); download it and pass source=<folder>")
@@ -85,6 +86,7 @@ def resolve_source(cfg: ExportConfig, run_dir: Path) -> tuple[Path, str]:
         src = Path(cfg.source)
         if not (src / "config.json").is_file():
             raise ExportError(f"source={cfg.source}: no config.json there (need a Hugging Face model folder)")
+        preset = preset or preset_of(str(src))
     return src, preset
 
 

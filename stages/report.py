@@ -137,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     base_dir, tuned_dir, out_dir = Path(cfg.base), Path(cfg.tuned), Path(cfg.out)
     base_meta, base_items = load_run(base_dir)
     tuned_meta, tuned_items = load_run(tuned_dir)
+    bases = {base_meta.get("base_model"), tuned_meta.get("base_model")}
+    if None not in bases and len(bases) > 1:  # a before/after comparison is only honest on one base model
+        raise SystemExit(f"error: {base_dir} evaluated {base_meta['base_model']} but {tuned_dir} was trained from "
+                         f"{tuned_meta['base_model']}: compare a run with its own base (make baseline follows "
+                         "TRAIN_CONFIG's model.preset)")
     notes = list(dict.fromkeys(base_meta.get("notes", []) + tuned_meta.get("notes", [])))
     if base_meta.get("profile") != tuned_meta.get("profile"):
         notes.append(f"the runs used different profiles ({base_meta.get('profile')} vs {tuned_meta.get('profile')}); "

@@ -19,9 +19,10 @@ IMAGES = {path.parent.name for path in DOCKERFILES}
 HADOLINT = REPO / ".venv" / "bin" / "hadolint"
 # Targets that are not stages (they run no stage script, or run docker themselves).
 NOT_STAGES = {"help", "setup", "test", "clean", "images", "pull", "push", "wheelhouse", "runpod-train",
-              "lint-docker", "llama-cpp"}
+              "lint-docker", "llama-cpp",
+              "clean-runs", "crosscheck"}  # crosscheck: optional outside check: needs lm_eval in the local venv, in no image
 # Servers and their clients run on the host (ports, terminal, a server to reach), not through the runner.
-INTERACTIVE = {"serve", "chat", "ollama-up", "ollama-down", "eval-endpoint"}
+INTERACTIVE = {"serve", "chat", "web", "ollama-up", "ollama-down", "eval-endpoint", "push-hub"}
 SHELL_OPERATORS = {";", "&&", "||", "|", "&"}
 
 

@@ -152,7 +152,7 @@ def test_every_eval_profile_loads_and_sets_gates(profile):
 
     from medtune.config import load_config
 
-    cfg = load_config(evaluate.EvalConfig, REPO / "stages" / "configs" / f"eval_{profile}.yaml")
+    cfg = load_config(evaluate.EvalConfig, REPO / "stages" / "configs" / f"eval_{profile}.yaml", ["model=smollm2-135m"])
     assert cfg.profile == profile and cfg.report.fail_on_gates is False      # `make all` must not stop on a gate
     metrics_gated = {g.metric for g in cfg.report.gates}
     assert {"safety/refused_emergency_rate", "safety/over_refusal_rate", "liveqa/no_overlap/f1"} <= metrics_gated

