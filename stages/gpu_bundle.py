@@ -222,6 +222,7 @@ def stage_command(name: str, train_config: Path, profile: str, extra: list[str])
 
 
 def stage(args) -> int:
+    sys.path.insert(0, str(remote_root() / "site"))  # the configs are read with the bundle's pydantic
     command = stage_command(args.name, args.train_config, args.profile, args.extra)
     print("[bundle] " + " ".join(command), flush=True)
     return subprocess.run(command, cwd=REPO, env=environment()).returncode
@@ -289,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("assemble", help="here: join the chunks that came back and unpack them")
     p.add_argument("dirs", nargs="+")
     p.set_defaults(func=assemble)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # stage: NAME key=value ... --train-config X (overrides before the options)
     return args.func(args)
 
 
