@@ -37,9 +37,9 @@ args_stamp = $(shell mkdir -p .make/args && f='.make/args/$(subst /,_,$(1))' && 
 	  if [ -f "$$f" ]; then echo "make: $(1) is remade: its settings changed from '$$(cat "$$f")'" >&2; fi; \
 	  printf '%s\n' "$$new" > "$$f"; fi; echo "$$f")
 
-# How a stage script is run: `$(call stage,image,script args...)`.
+# How a stage script is run: `$(call stage,image,script args...[,interpreter options])`.
 ifeq ($(RUNNER),local)
-stage = $(PY) stages/$(2)
+stage = $(PY) $(if $(3),$(3) )stages/$(2)
 STAGE_DEPS = $(SETUP_STAMP)
 else ifeq ($(RUNNER),docker)
 STAGE_DEPS =
@@ -52,7 +52,7 @@ stage = docker run --rm $(DOCKER_RUN_FLAGS) --user $$(id -u):$$(id -g) \
 	-v $(CURDIR)/data:/app/data -v $(CURDIR)/artifacts:/app/artifacts \
 	-v $(CURDIR)/stages/configs:/app/stages/configs:ro \
 	-v $(abspath $(MEDTUNE_SHARED_DATA)):/shared/data:ro -e MEDTUNE_SHARED_DATA=/shared/data \
-	$(IMAGE_PREFIX)$(1):$(IMAGE_TAG) python stages/$(2)
+	$(IMAGE_PREFIX)$(1):$(IMAGE_TAG) python $(if $(3),$(3) )stages/$(2)
 else
 $(error RUNNER must be 'local' or 'docker', got '$(RUNNER)')
 endif
@@ -105,15 +105,25 @@ TRAIN_DIR     := artifacts/$(TRAIN_RUN)
 RESUME        ?=
 FRESH         ?=
 BENCH_ARGS    ?=
+# Several GPUs: NPROC=2 runs one training process per GPU through `accelerate launch` with
+# stages/configs/accelerate/$(ACCELERATE_CONFIG).yaml: ddp (a copy of the model per GPU) or fsdp_lora
+# (parameters sharded over the GPUs, for presets that do not fit one). batch_size is per process: the log
+# states the global batch. TRAIN_PORT is the processes' rendezvous port on 127.0.0.1.
+NPROC             ?= 1
+ACCELERATE_CONFIG ?= ddp
+TRAIN_PORT        ?= 29500
+TRAIN_LAUNCH       = $(if $(filter-out 1,$(NPROC)),-m accelerate.commands.launch \
+	--config_file stages/configs/accelerate/$(ACCELERATE_CONFIG).yaml --num_processes $(NPROC) \
+	--main_process_ip 127.0.0.1 --main_process_port $(TRAIN_PORT))
 
 .PHONY: train bench bench-train
 
-train: $(TRAIN_DIR)/manifest.json ## LoRA/QLoRA fine-tuning -> artifacts/<run>/ (TRAIN_CONFIG, TRAIN_ARGS, RESUME=1, FRESH=1)
+train: $(TRAIN_DIR)/manifest.json ## LoRA/QLoRA fine-tuning -> artifacts/<run>/ (TRAIN_CONFIG, TRAIN_ARGS, RESUME=1, FRESH=1, NPROC=2)
 
 $(TRAIN_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(TRAIN_CONFIG) stages/train.py stages/medtune/training.py \
 		$(call args_stamp,$(TRAIN_DIR)/manifest.json,TRAIN_CONFIG TRAIN_ARGS)
 	$(call stage,trainer,train.py --config $(TRAIN_CONFIG) $(if $(filter 1 true yes,$(RESUME)),training.resume=true) \
-		$(if $(filter 1 true yes,$(FRESH)),training.fresh=true) $(TRAIN_ARGS))
+		$(if $(filter 1 true yes,$(FRESH)),training.fresh=true) $(TRAIN_ARGS),$(TRAIN_LAUNCH))
 
 bench: bench-train ## GPU training throughput: plain baseline vs default path vs unsloth vs QLoRA -> reports/bench-train.{json,md}
 bench-train: $(STAGE_DEPS) $(PROCESSED)/manifest.json
