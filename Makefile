@@ -233,6 +233,7 @@ BUILD_JOBS      ?= 2
 IMAGE_VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml 2>/dev/null)
 base_image = $(if $(filter trainer,$(1)),$(BASE_CUDA),$(if $(filter ollama,$(1)),$(BASE_OLLAMA),$(BASE_PYTHON)))
 RUNPOD_ARGS     ?=
+RUNPOD_GPU_COUNT ?= 1
 HADOLINT        ?= $(VENV)/bin/hadolint
 
 .PHONY: images pull push wheelhouse runpod-train lint-docker $(addprefix image-,$(ALL_IMAGES))
@@ -261,8 +262,8 @@ push: ## push the built images to the registry in .env (IMAGE_PREFIX, IMAGE_TAG)
 	$(foreach image,$(IMAGES),docker push $(IMAGE_PREFIX)$(image):$(IMAGE_TAG) &&) true
 
 # A dry run needs no processed data; a real one makes it first.
-runpod-train: $(if $(filter --dry-run,$(RUNPOD_ARGS)),,$(PROCESSED)/manifest.json) ## train on a RunPod GPU pod, bring artifacts back, terminate it (RUNPOD_ARGS=--dry-run)
-	$(PYTHON_BIN) runpod/launch.py $(RUNPOD_ARGS)
+runpod-train: $(if $(filter --dry-run,$(RUNPOD_ARGS)),,$(PROCESSED)/manifest.json) ## train on a RunPod GPU pod, bring artifacts back, terminate it (RUNPOD_ARGS=--dry-run, RUNPOD_GPU_COUNT=2)
+	$(PYTHON_BIN) runpod/launch.py --gpus $(RUNPOD_GPU_COUNT) $(RUNPOD_ARGS)
 
 lint-docker: $(SETUP_STAMP) ## lint every Dockerfile with hadolint (pinned in requirements.txt)
 	$(HADOLINT) docker/*/Dockerfile
