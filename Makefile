@@ -46,9 +46,9 @@ args_stamp = $(shell mkdir -p .make/args && f='.make/args/$(subst /,_,$(1))' && 
 	  if [ -f "$$f" ]; then echo "make: $(1) is remade: its settings changed from '$$(cat "$$f")'" >&2; fi; \
 	  printf '%s\n' "$$new" > "$$f"; fi; echo "$$f")
 
-# How a stage script is run: `$(call stage,image,script args...)`.
+# How a stage script is run: `$(call stage,image,script args...[,interpreter options])`.
 ifeq ($(RUNNER),local)
-stage = $(PY) stages/$(2)
+stage = $(PY) $(if $(3),$(3) )stages/$(2)
 STAGE_DEPS = $(SETUP_STAMP)
 else ifeq ($(RUNNER),docker)
 STAGE_DEPS =
@@ -61,7 +61,7 @@ stage = docker run --rm $(DOCKER_RUN_FLAGS) --user $$(id -u):$$(id -g) \
 	-v $(CURDIR)/data:/app/data -v $(CURDIR)/artifacts:/app/artifacts \
 	-v $(CURDIR)/stages/configs:/app/stages/configs:ro \
 	-v $(abspath $(MEDTUNE_SHARED_DATA)):/shared/data:ro -e MEDTUNE_SHARED_DATA=/shared/data \
-	$(IMAGE_PREFIX)$(1):$(IMAGE_TAG) python stages/$(2)
+	$(IMAGE_PREFIX)$(1):$(IMAGE_TAG) python $(if $(3),$(3) )stages/$(2)
 else
 $(error RUNNER must be 'local' or 'docker', got '$(RUNNER)')
 endif
@@ -114,15 +114,25 @@ TRAIN_DIR     := artifacts/$(TRAIN_RUN)
 RESUME        ?=
 FRESH         ?=
 BENCH_ARGS    ?=
+# Several GPUs: NPROC=2 runs one training process per GPU through `accelerate launch` with
+# stages/configs/accelerate/$(ACCELERATE_CONFIG).yaml: ddp (a copy of the model per GPU) or fsdp_lora
+# (parameters sharded over the GPUs, for presets that do not fit one). batch_size is per process: the log
+# states the global batch. TRAIN_PORT is the processes' rendezvous port on 127.0.0.1.
+NPROC             ?= 1
+ACCELERATE_CONFIG ?= ddp
+TRAIN_PORT        ?= 29500
+TRAIN_LAUNCH       = $(if $(filter-out 1,$(NPROC)),-m accelerate.commands.launch \
+	--config_file stages/configs/accelerate/$(ACCELERATE_CONFIG).yaml --num_processes $(NPROC) \
+	--main_process_ip 127.0.0.1 --main_process_port $(TRAIN_PORT))
 
 .PHONY: train bench bench-train
 
-train: $(TRAIN_DIR)/manifest.json ## LoRA/QLoRA fine-tuning -> artifacts/<run>/ (TRAIN_CONFIG, TRAIN_ARGS, RESUME=1, FRESH=1)
+train: $(TRAIN_DIR)/manifest.json ## LoRA/QLoRA fine-tuning -> artifacts/<run>/ (TRAIN_CONFIG, TRAIN_ARGS, RESUME=1, FRESH=1, NPROC=2)
 
 $(TRAIN_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(TRAIN_CONFIG) stages/train.py stages/medtune/training.py \
 		$(call args_stamp,$(TRAIN_DIR)/manifest.json,TRAIN_CONFIG TRAIN_ARGS)
 	$(call stage,trainer,train.py --config $(TRAIN_CONFIG) $(if $(filter 1 true yes,$(RESUME)),training.resume=true) \
-		$(if $(filter 1 true yes,$(FRESH)),training.fresh=true) $(TRAIN_ARGS))
+		$(if $(filter 1 true yes,$(FRESH)),training.fresh=true) $(TRAIN_ARGS),$(TRAIN_LAUNCH))
 
 bench: bench-train ## GPU training throughput: plain baseline vs default path vs unsloth vs QLoRA -> reports/bench-train.{json,md}
 bench-train: $(STAGE_DEPS) $(PROCESSED)/manifest.json
@@ -243,6 +253,7 @@ BUILD_JOBS      ?= 2
 IMAGE_VERSION   := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml 2>/dev/null)
 base_image = $(if $(filter trainer,$(1)),$(BASE_CUDA),$(if $(filter ollama,$(1)),$(BASE_OLLAMA),$(BASE_PYTHON)))
 RUNPOD_ARGS     ?=
+RUNPOD_GPU_COUNT ?= 1
 HADOLINT        ?= $(VENV)/bin/hadolint
 
 .PHONY: images pull push wheelhouse runpod-train lint-docker $(addprefix image-,$(ALL_IMAGES))
@@ -271,8 +282,8 @@ push: ## push the built images to the registry in .env (IMAGE_PREFIX, IMAGE_TAG)
 	$(foreach image,$(IMAGES),docker push $(IMAGE_PREFIX)$(image):$(IMAGE_TAG) &&) true
 
 # A dry run needs no processed data; a real one makes it first.
-runpod-train: $(if $(filter --dry-run,$(RUNPOD_ARGS)),,$(PROCESSED)/manifest.json) ## train on a RunPod GPU pod, bring artifacts back, terminate it (RUNPOD_ARGS=--dry-run)
-	$(PYTHON_BIN) runpod/launch.py $(RUNPOD_ARGS)
+runpod-train: $(if $(filter --dry-run,$(RUNPOD_ARGS)),,$(PROCESSED)/manifest.json) ## train on a RunPod GPU pod, bring artifacts back, terminate it (RUNPOD_ARGS=--dry-run, RUNPOD_GPU_COUNT=2)
+	$(PYTHON_BIN) runpod/launch.py --gpus $(RUNPOD_GPU_COUNT) $(RUNPOD_ARGS)
 
 lint-docker: $(SETUP_STAMP) ## lint every Dockerfile with hadolint (pinned in requirements.txt)
 	$(HADOLINT) docker/*/Dockerfile

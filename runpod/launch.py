@@ -5,6 +5,7 @@ success, failure or interrupt, so nothing is left running and billing.
     make runpod-train                          # settings from .env (see .env.example)
     make runpod-train RUNPOD_ARGS=--dry-run    # print every API call and command, touch nothing
     python runpod/launch.py --eval             # also run the evaluation stage on the pod
+    make runpod-train RUNPOD_GPU_COUNT=2       # a pod with 2 GPUs: `make train NPROC=2` there (DDP)
 
 It talks to the RunPod REST API (https://rest.runpod.io/v1: POST /pods, GET /pods/{id}, DELETE /pods/{id})
 with the standard library: the `runpod` SDK (1.12.0) resolves to 101 packages (fastapi, uvicorn, boto3,
@@ -42,6 +43,7 @@ SECRET_NAMES = ("RUNPOD_API_KEY", "HF_TOKEN", "WANDB_API_KEY")
 DEFAULTS = {
     "RUNPOD_API_URL": "https://rest.runpod.io/v1",
     "RUNPOD_GPU_TYPE": "NVIDIA GeForce RTX 4090",
+    "RUNPOD_GPU_COUNT": "1",
     "RUNPOD_CLOUD_TYPE": "SECURE",
     "RUNPOD_VOLUME_GB": "50",
     "RUNPOD_VOLUME_PATH": "/workspace",
@@ -97,6 +99,13 @@ class Log:
             print(self.mask(f"[runpod] {message}"), flush=True)
         except OSError:  # a closed stdout (e.g. `| head`) must not stop the pod from being terminated
             pass
+
+
+def gpu_count(value: str) -> int:
+    """RUNPOD_GPU_COUNT (or --gpus) as a number of GPUs, 1 or more."""
+    if not value.strip().isdigit() or int(value) < 1:
+        raise LaunchError(f"RUNPOD_GPU_COUNT (or --gpus) must be a whole number of GPUs, 1 or more; got {value!r}")
+    return int(value)
 
 
 def pod_request(cfg: dict[str, str], env: dict[str, str]) -> dict:
@@ -276,8 +285,12 @@ def launch(args: argparse.Namespace, env: dict[str, str]) -> int:
     missing = [tool for tool in ("ssh", "rsync") if shutil.which(tool) is None]
     if args.local_pod is None and not args.dry_run and missing:
         raise LaunchError(f"{' and '.join(missing)} not found: install them before renting a pod")
+    if args.gpus is not None:
+        cfg["RUNPOD_GPU_COUNT"] = args.gpus
+    gpus = gpu_count(cfg["RUNPOD_GPU_COUNT"])
     pod_env = {"PUBLIC_KEY": key.with_suffix(".pub").read_text().strip() if key.with_suffix(".pub").is_file() else ""}
-    targets = args.targets + (f" {EVAL_TARGET}" if args.eval else "")
+    # One training process per GPU on the pod (`make train NPROC=N`: DDP through accelerate launch)
+    targets = args.targets + (f" {EVAL_TARGET}" if args.eval else "") + f" NPROC={gpus}"
 
     api = Api(cfg["RUNPOD_API_URL"], cfg.get("RUNPOD_API_KEY", ""), log, args.dry_run)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -331,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", default=os.environ.get("RUNPOD_TARGETS", "train"),
                         help="make targets and variables to run on the pod, e.g. "
                              "'train TRAIN_CONFIG=stages/configs/train/<config>.yaml' (default: RUNPOD_TARGETS or train)")
+    parser.add_argument("--gpus", default=None,
+                        help="GPUs of the pod, each running one training process (default: RUNPOD_GPU_COUNT or 1)")
     parser.add_argument("--eval", action="store_true", help=f"also run `make {EVAL_TARGET}` on the pod")
     parser.add_argument("--command", default=None, help="a shell command to run on the pod instead of make")
     parser.add_argument("--ready-timeout", type=float, default=900, help="seconds to wait for the pod")

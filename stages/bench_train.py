@@ -12,6 +12,14 @@ evaluations and checkpoint writes are left out (medtune.training._Throughput). M
 over the GPU's dense bf16 peak, N = the base model's parameters (LoRA's backward skips the frozen weight
 gradients, so this over-counts the work done: the usual convention, comparable across variants).
 A variant that cannot run stays in the report with the reason. Writes bench-train.json and .md to --out.
+
+Several GPUs (issue 17): `--gpus 1 2` runs each variant on 1 and on 2 GPUs (DDP through `accelerate launch`
+with stages/configs/accelerate/ddp.yaml, NCCL_NVLS_ENABLE=0) with the same conversations and the same global
+batch (the per-GPU batch is the preset's divided by the GPUs) and writes bench-multigpu.json and .md:
+tokens/s, the scaling over 1 GPU and the validation loss. On the offline 1.5B preset, padding-free (varlen):
+
+    python stages/bench_train.py --gpus 1 2 --variants varlen --steps 60 \
+        --config stages/configs/train/qwen2.5-coder-1.5b_lora.yaml --out reports
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -50,7 +59,13 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "small-batches": ("default path in micro-batches of a quarter of the batch x 4 accumulation steps (the same "
                       "batches as plain: what a 24 GB card runs, see the *_24gb presets)",
                       ["training.batch_size={quarter}", "training.grad_accum=4"]),
+    "varlen": ("default path with padding-free batches and the varlen Flash Attention kernel (what the GPU preset "
+               "of the embedded model sets; the same batches for any number of GPUs)",
+               ["training.padding_free=true", "model.attn_implementation=varlen"]),
 }
+ACCELERATE_DDP = Path(__file__).parent / "configs" / "accelerate" / "ddp.yaml"
+# What the 2-GPU run is measured against (issue 17): tokens/s scaling at an equal validation loss.
+SCALING_TARGET, LOSS_GAP_TARGET = 1.8, 0.01
 # Dense bf16 peak of the GPUs this is likely run on (vendor figures, no sparsity).
 PEAK_BF16_FLOPS = {"H100 PCIe": 756e12, "H100": 989.4e12, "H200": 989.4e12, "A100": 312e12, "L40S": 362e12,
                    "A10": 125e12, "L4": 121e12, "RTX 4090": 165e12, "RTX 3090": 71e12}
@@ -78,23 +93,61 @@ def parameter_count(model_dir: str) -> int:
     return total
 
 
-def run_variant(name: str, config: Path, steps: int, extra: list[str], timeout: int, batch: int) -> dict:
+def launcher(gpus: int, python: str = sys.executable, ddp_config: Path = ACCELERATE_DDP) -> list[str]:
+    """How train.py is started: plainly, or by `accelerate launch` with one DDP process per GPU."""
+    if gpus == 1:
+        return [python]
+    return [python, "-m", "accelerate.commands.launch", "--config_file", str(ddp_config),
+            "--num_processes", str(gpus), "--main_process_ip", "127.0.0.1", "--main_process_port", "29500"]
+
+
+def missing_gpus(wanted: list[int], available: int) -> str | None:
+    """Why `--gpus` cannot run here, or None when the machine has enough CUDA GPUs."""
+    if max(wanted) <= available:
+        return None
+    return (f"--gpus {' '.join(map(str, wanted))} needs {max(wanted)} CUDA GPUs and this machine has {available} "
+            f"(torch.cuda.device_count()); nothing was run. Run it on a host with {max(wanted)} GPUs (on RunPod: "
+            f"RUNPOD_GPU_COUNT={max(wanted)}, see the README's multi-GPU section)")
+
+
+def per_gpu_batch(batch: int, gpus: int) -> int:
+    """The per-process batch that keeps the global batch of one GPU on `gpus` GPUs."""
+    if batch % gpus:
+        raise SystemExit(f"error: training.batch_size={batch} cannot be split evenly over {gpus} GPUs; set "
+                         f"training.batch_size to a multiple of {gpus} (the global batch must stay the same)")
+    return batch // gpus
+
+
+def run_variant(name: str, config: Path, steps: int, extra: list[str], timeout: int, batch: int,
+                gpus: int | None = None) -> dict:
+    """One train.py run of variant `name`; batch: conversations per step and process (before accumulation).
+
+    gpus=None: the single-GPU comparison of variants; gpus=N: the run on N GPUs of `--gpus`.
+    """
     description, overrides = VARIANTS[name]
     overrides = [o.format(batch=batch, quarter=max(1, batch // 4)) for o in overrides]
-    run_name = f"bench-{name}"
-    cmd = [sys.executable, str(Path(__file__).with_name("train.py")), "--config", str(config),
-           f"run_name={run_name}", "training.fresh=true",  # a bench run replaces the last one's checkpoints
-           f"training.max_steps={steps}", "training.early_stopping_patience=null",
-           f"training.eval_steps={steps}", f"training.eval_batch_size={batch}", "merge.enabled=false", *extra, *overrides]
-    print(f"[bench] {name}: " + " ".join(cmd[2:]), flush=True)
+    label = name if gpus is None else f"{name}-{gpus}gpu"
+    run_name = f"bench-{label}"
+    per_gpu = [f"training.batch_size={batch}"] if gpus else []
+    args = ["--config", str(config), f"run_name={run_name}",
+            "training.fresh=true",  # a bench run replaces the last one's checkpoints
+            f"training.max_steps={steps}", "training.early_stopping_patience=null",
+            f"training.eval_steps={steps}", f"training.eval_batch_size={batch}", "merge.enabled=false", *extra,
+            *overrides, *per_gpu]
+    cmd = [*launcher(gpus or 1), str(Path(__file__).with_name("train.py")), *args]
+    shown = shlex.join([*launcher(gpus or 1, "python", ACCELERATE_DDP.relative_to(Path(__file__).parents[1])),
+                        "stages/train.py", *args])
+    print(f"[bench] {label}: {shown}", flush=True)
+    # NVLink multicast (NVLS) off: the multi-GPU machines this is run on require it (issue 17)
+    env = {**os.environ, "NCCL_NVLS_ENABLE": "0"} if gpus else None
     started = time.time()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:
         out = lambda b: b.decode(errors="replace") if isinstance(b, bytes) else (b or "")  # noqa: E731
         proc = subprocess.CompletedProcess(cmd, -1, out(e.stdout), out(e.stderr) + f"\ntimed out after {timeout} s")
-    row = {"variant": name, "description": description,
-           "command": " ".join(["python", "stages/train.py", *cmd[2:]]),
+    row = {"variant": label, "name": name, "gpus": gpus or 1, "per_gpu_batch": batch, "description": description,
+           "command": shown,
            "wall_time_s": round(time.time() - started, 1), "returncode": proc.returncode}
     log = artifacts_dir() / f"{run_name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -112,7 +165,7 @@ def run_variant(name: str, config: Path, steps: int, extra: list[str], timeout: 
     else:
         tail = [line for line in (proc.stderr or proc.stdout).strip().splitlines() if line.strip()][-12:]
         row.update(status="failed", error="\n".join(tail))
-    print(f"[bench] {name} -> {row['status']} {row.get('tokens_per_s', '')}", flush=True)
+    print(f"[bench] {label} -> {row['status']} {row.get('tokens_per_s', '')}", flush=True)
     return row
 
 
@@ -166,6 +219,59 @@ def write(report: dict, out: Path) -> None:
     (out / f"{name}.md").write_text(markdown(report), encoding="utf-8")
 
 
+def add_scaling(report: dict) -> None:
+    """Each run's tokens/s over the same variant's on 1 GPU, its validation-loss gap to it, and the target."""
+    rows = [r for r in report["results"] if r["status"] == "ok"]
+    one_gpu = {r["name"]: r for r in rows if r["gpus"] == 1}
+    for r in rows:
+        one = one_gpu.get(r["name"])
+        if not (one and one["tokens_per_s"] and r["tokens_per_s"]):
+            continue
+        r["scaling_vs_1gpu"] = round(r["tokens_per_s"] / one["tokens_per_s"], 2)
+        r["val_loss_vs_1gpu"] = round(r["eval_loss_final"] / one["eval_loss_final"] - 1, 4)
+        if r["gpus"] > 1:
+            r["meets_target"] = (r["scaling_vs_1gpu"] >= SCALING_TARGET / 2 * r["gpus"]
+                                 and abs(r["val_loss_vs_1gpu"]) <= LOSS_GAP_TARGET)
+
+
+def multigpu_markdown(report: dict) -> str:
+    lines = [f"# Training on several GPUs: {report['preset']} ({report['device']})", "",
+             f"Produced by `{report['command']}`.", "",
+             f"Every run: the same {report['train_samples']} training conversations, {report['steps']} optimizer "
+             f"steps of {report['effective_batch']} conversations (the global batch; per GPU: divided by the GPUs), "
+             "the same learning rate and seed. Several GPUs: DDP through `accelerate launch` "
+             "(stages/configs/accelerate/ddp.yaml), NCCL_NVLS_ENABLE=0. tokens/s counts the real tokens of all "
+             "GPUs over the optimizer steps alone. Target: a scaling of at least "
+             f"{SCALING_TARGET / 2:.1f} x the GPUs ({SCALING_TARGET}x on 2) at a validation loss within "
+             f"{100 * LOSS_GAP_TARGET:.0f}% of 1 GPU's.", "",
+             "| variant | GPUs | status | per-GPU batch | tokens/s | scaling vs 1 GPU | val loss before | val loss after "
+             "| vs 1 GPU | target met |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["results"]:
+        if r["status"] == "ok":
+            scaling = f"{r['scaling_vs_1gpu']}x" if "scaling_vs_1gpu" in r else ""
+            gap = f"{100 * r['val_loss_vs_1gpu']:+.2f}%" if "val_loss_vs_1gpu" in r else ""
+            target = {True: "yes", False: "no"}.get(r.get("meets_target"), "")
+            lines.append(f"| {r['name']} | {r['gpus']} | ok | {r['per_gpu_batch']} | {r['tokens_per_s']:,.0f} | "
+                         f"{scaling} | {r['eval_loss_initial']:.4f} | {r['eval_loss_final']:.4f} | {gap} | {target} |")
+        else:
+            lines.append(f"| {r['name']} | {r['gpus']} | failed | {r['per_gpu_batch']} | | | | | | |")
+    lines += ["", "Variants:", ""]
+    lines += [f"- **{name}**: {VARIANTS[name][0]}" for name in dict.fromkeys(r["name"] for r in report["results"])]
+    for r in report["results"]:
+        if r["status"] != "ok":
+            lines += ["", f"## {r['variant']} failed", "", "```", r["error"], "```"]
+    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
+    return "\n".join(lines)
+
+
+def write_multigpu(report: dict, out: Path) -> None:
+    add_scaling(report)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "bench-multigpu.json", report)
+    (out / "bench-multigpu.md").write_text(multigpu_markdown(report), encoding="utf-8")
+
+
 def combine(reports: list[Path], out: Path) -> int:
     """One report from several runs of this script (later files win per variant)."""
     merged, rows = None, {}
@@ -194,12 +300,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=900, help="seconds allowed per variant")
     parser.add_argument("--combine", type=Path, nargs="+", metavar="REPORT.json",
                         help="merge earlier reports into --out, running nothing")
+    parser.add_argument("--gpus", type=int, nargs="+", metavar="N",
+                        help="run every variant on N GPUs (DDP), the same global batch: --gpus 1 2 writes "
+                             "bench-multigpu.{json,md}")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="passed to every train.py run")
     args = parser.parse_args(argv)
     if args.combine:
         return combine(args.combine, args.out)
+    if args.gpus and "plain" in args.variants:
+        parser.error("--gpus compares GPU counts at the preset's batch; 'plain' changes the batch: pick other variants")
+    if args.gpus and min(args.gpus) < 1:
+        parser.error("--gpus: GPU counts are 1 or more")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
+
+    if args.gpus and (problem := missing_gpus(args.gpus, torch.cuda.device_count())):
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
 
     from medtune.config import load_config
     from medtune.models import prepare
@@ -216,14 +333,18 @@ def main(argv: list[str] | None = None) -> int:
         "parameters": parameter_count(prepare(cfg.model.preset)),
         "command": " ".join(["python", "stages/bench_train.py", *(argv if argv is not None else sys.argv[1:])]),
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu",
+        "gpus": args.gpus, "gpus_present": torch.cuda.device_count(),
         "versions": package_versions(("torch", "transformers", "trl", "peft", "datasets", "liger_kernel",
                                       "bitsandbytes", "unsloth", "unsloth_zoo", "accelerate")),
         "results": results,
     }
-    for name in args.variants:  # the report is rewritten after each variant, so a crash keeps the others
-        results.append(run_variant(name, args.config, args.steps, overrides, args.timeout, effective_batch))
-        write(report, args.out)
-    print(markdown(report))
+    batches = {gpus: per_gpu_batch(cfg.training.batch_size, gpus) for gpus in args.gpus or []}
+    batches[None] = effective_batch
+    runs = [(name, gpus) for name in args.variants for gpus in (args.gpus or [None])]
+    for name, gpus in runs:  # the report is rewritten after each run, so a crash keeps the others
+        results.append(run_variant(name, args.config, args.steps, overrides, args.timeout, batches[gpus], gpus))
+        (write_multigpu if args.gpus else write)(report, args.out)
+    print(multigpu_markdown(report) if args.gpus else markdown(report))
     return 0 if all(r["status"] == "ok" for r in results) else 1
 
 

@@ -312,3 +312,28 @@ def test_a_broken_dotenv_line_is_named(make_tree):
     assert result.returncode == 2
     assert ".env:2: the double quote is not closed" in result.stderr
     assert "unclosed" not in result.stderr  # a secret's value is not echoed back
+
+
+def test_gpu_count_reaches_the_pod_request_and_the_train_command(api, workdir, make_tree):
+    """Issue 17: a pod with several GPUs, each running one training process (`make train NPROC=N` on the pod)."""
+    for args in ([], ["--gpus", "4"]):  # RUNPOD_GPU_COUNT (from the environment or .env), then --gpus over it
+        result = launch(api, workdir, *args, "--command", "true", RUNPOD_GPU_COUNT="2")
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert [body["gpuCount"] for method, _, body in api.calls if method == "POST"] == [2, 4]
+    # make passes RUNPOD_GPU_COUNT on as --gpus, and the launcher hands it to the pod's make as NPROC
+    dry = subprocess.run(["make", "-C", str(make_tree), "runpod-train", "RUNPOD_GPU_COUNT=2", "RUNPOD_ARGS=--dry-run"],
+                         env=launcher_env(api, workdir), capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert '"gpuCount": 2' in dry.stdout
+    assert " train NPROC=2" in dry.stdout and "RUNNER=local" in dry.stdout
+    default = subprocess.run([sys.executable, str(LAUNCHER), "--dry-run"], env=launcher_env(api, workdir),
+                             capture_output=True, text=True, timeout=30)
+    assert '"gpuCount": 1' in default.stdout and " train NPROC=1" in default.stdout
+
+
+@pytest.mark.parametrize("count", ["0", "two", "1.5"])
+def test_a_bad_gpu_count_is_refused_before_any_pod_exists(api, workdir, count):
+    result = launch(api, workdir, "--command", "true", RUNPOD_GPU_COUNT=count)
+    assert result.returncode == 2
+    assert f"RUNPOD_GPU_COUNT (or --gpus) must be a whole number of GPUs, 1 or more; got {count!r}" in result.stderr
+    assert api.calls == []

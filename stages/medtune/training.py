@@ -242,6 +242,10 @@ def check_device(cfg: TrainConfig) -> None:
         raise TrainError(f"training.{'backend=unsloth' if backend == 'unsloth' else 'method=qlora'} needs an "
                          "NVIDIA GPU with CUDA (4-bit NF4 and unsloth kernels do not run on a CPU); on this "
                          "machine use training.backend=hf training.method=lora")
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true" and (method == "qlora" or backend == "unsloth"):
+        raise TrainError(f"training.{'backend=unsloth' if backend == 'unsloth' else 'method=qlora'} does not run "
+                         "sharded: FSDP (ACCELERATE_CONFIG=fsdp_lora) is for training.method=lora with "
+                         "training.backend=hf; a QLoRA preset fits one GPU, so use DDP (ACCELERATE_CONFIG=ddp)")
 
 
 def load_for_training(cfg: TrainConfig, tokenizer):
@@ -623,6 +627,52 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def describe_batch(t: TrainingSection, processes: int, fsdp: bool = False) -> str:
+    """The log line that states the global batch and the learning rate a run starts with."""
+    mode = "" if processes == 1 else f" ({'FSDP, sharded' if fsdp else 'DDP'})"
+    return (f"[train] global batch: {t.batch_size} per process x {t.grad_accum} accumulation x {processes} "
+            f"process{'es' if processes > 1 else ''}{mode} = {t.batch_size * t.grad_accum * processes} "
+            f"conversations per optimizer step; learning rate {t.learning_rate:g} ({t.lr_scheduler}, "
+            f"warm-up {t.warmup_ratio:g})")
+
+
+def evaluate_before_training(trainer, path: Path) -> None:
+    """The validation loss of the base model with its fresh adapter, written to `path` (initial_eval.json)."""
+    try:
+        metrics = trainer.evaluate()
+    except NonFiniteTraining:
+        raise TrainError("the validation loss of the base model with the new adapter is NaN or inf before any "
+                         "training: check model.dtype (float16 overflows on some models) and the attention "
+                         "kernel (model.attn_implementation)") from None
+    if not is_main_process():  # every process gets the same gathered metrics; the first one reports them
+        write_json(path.with_name(f"{path.stem}.rank{os.environ.get('RANK')}.json"), metrics)
+        return
+    write_json(path, metrics)
+    print(f"[train] validation loss before training: {metrics['eval_loss']:.4f}", flush=True)
+
+
+class _EvaluateAtTrainBegin:
+    """Trainer callback: the initial evaluation of a run with several processes, once training has wrapped the model.
+
+    trainer.evaluate() before trainer.train() prepares the model for inference only, and accelerate then
+    takes it as prepared: training skips the DDP wrapper, so each process trains its own copy on its own
+    batches (measured: different gradients per process), and FSDP2 refuses the evaluation outright
+    (huggingface/transformers#39961). Evaluating here, after the wrap, avoids both; the entry the
+    evaluation adds to the log history is removed, so the logs match those of a single process.
+    """
+
+    def __new__(cls, evaluate):
+        from transformers import TrainerCallback
+
+        class EvaluateAtTrainBegin(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kwargs):
+                entries = len(state.log_history)
+                evaluate()
+                del state.log_history[entries:]
+
+        return EvaluateAtTrainBegin()
+
+
 class _LiveMetrics:
     """Trainer callback: append every log line to metrics.live.jsonl, so a run can be watched."""
 
@@ -748,26 +798,20 @@ def run(cfg: TrainConfig) -> Path | None:
     if t.torch_compile:
         compile_decoder_layers(trainer.model)
 
+    if is_main_process():
+        print(describe_batch(t, trainer.args.world_size, trainer.is_fsdp_enabled), flush=True)
     initial_path = work / "initial_eval.json"
-    if not t.resume:
-        try:
-            initial_eval = trainer.evaluate()
-        except NonFiniteTraining:
-            raise TrainError("the validation loss of the base model with the new adapter is NaN or inf before any "
-                             "training: check model.dtype (float16 overflows on some models) and the attention "
-                             "kernel (model.attn_implementation)") from None
-        if not is_main_process():
-            initial_path = work / f"initial_eval.rank{os.environ.get('RANK')}.json"
-        write_json(initial_path, initial_eval)
-        print(f"[train] validation loss before training: {json.loads(initial_path.read_text())['eval_loss']:.4f}",
-              flush=True)
+    if not t.resume and trainer.args.world_size == 1:
+        evaluate_before_training(trainer, initial_path)
+    elif not t.resume:  # several processes: after the trainer has wrapped the model (see _EvaluateAtTrainBegin)
+        trainer.add_callback(_EvaluateAtTrainBegin(lambda: evaluate_before_training(trainer, initial_path)))
     # The train sampler draws its order from the global RNG when training starts: seed it here so that a
     # resumed run (which skips the evaluation above) replays the same batches as an uninterrupted one.
     set_seed(t.seed)
     try:
         result = trainer.train(resume_from_checkpoint=resume_from)
     except NonFiniteTraining as e:
-        raise TrainError(divergence_message(e, checkpoints)) from None
+        raise TrainError(divergence_message(e, work / "checkpoints")) from None
     except torch.cuda.OutOfMemoryError:
         raise TrainError("CUDA out of memory: lower training.batch_size (raise training.grad_accum to keep "
                          "the effective batch), lower data.max_length, set training.gradient_checkpointing=true, "
@@ -777,6 +821,8 @@ def run(cfg: TrainConfig) -> Path | None:
         print(f"[train] stopped after {state.global_step} steps as asked (training.stop_after_steps); "
               f"continue with `make train RESUME=1`", flush=True)
         return None
+    if trainer.is_fsdp_enabled:  # a sharded adapter: every process takes part in gathering it (FULL_STATE_DICT)
+        trainer.save_model(str(work / "adapter"))
     if not trainer.is_world_process_zero():  # under `accelerate launch` the first process writes the outputs
         return None
     best_eval = state.best_metric  # eval_loss of the best checkpoint, which load_best_model_at_end restored
@@ -789,7 +835,10 @@ def run(cfg: TrainConfig) -> Path | None:
           f"(best checkpoint {state.best_model_checkpoint})", flush=True)
 
     with atomic_dir(final) as out:
-        trainer.model.save_pretrained(out / "adapter")
+        if trainer.is_fsdp_enabled:
+            shutil.copytree(work / "adapter", out / "adapter")
+        else:
+            trainer.model.save_pretrained(out / "adapter")
         tokenizer.save_pretrained(out / "adapter")
         write_metrics(state.log_history, out)
         plot_loss(state.log_history, out / "loss_curve.png", f"{cfg.run_name} ({preset.name}, {t.method})")
