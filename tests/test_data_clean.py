@@ -62,3 +62,13 @@ def test_phenotype_frequency_table_is_cut_and_the_prose_before_it_kept():
     assert clean_answer(answer) == "Alstrom syndrome affects many organs, including the eyes, ears and heart."
     table_only = "The Human Phenotype Ontology provides the following list of signs and symptoms for X. Y 90%"
     assert clean_answer(table_only) == ""
+
+
+def test_a_restated_question_left_alone_by_the_table_cut_is_removed_too():
+    """453 training answers were only "What are the signs and symptoms of X?" once the table was cut; the 1.5B
+    model trained on them answered such questions by echoing the heading."""
+    answer = ("What are the signs and symptoms of Achondroplasia and severe combined immunodeficiency? The Human "
+              "Phenotype Ontology provides the following list of signs and symptoms for X. Y 90%")
+    assert clean_answer(answer) == ""
+    assert clean_answer("What causes gout? Uric acid crystals form in a joint.") == "Uric acid crystals form in a joint."
+    assert clean_answer("Is it contagious? no, it is not.") == "Is it contagious? no, it is not."

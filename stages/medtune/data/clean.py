@@ -33,8 +33,9 @@ BOILERPLATE_LINE = re.compile(
     r"source: .*|medlineplus .*|on this page.*|what to ask your doctor.*)\s*$",
     re.IGNORECASE,
 )
-# A leading sentence that restates a question ("How might X be treated?"), as GARD answers do.
-LEADING_QUESTION = re.compile(r"^\s*[^.!?\n]{3,200}\?\s+(?=[A-Z])")
+# A leading sentence that restates a question ("How might X be treated?"), as GARD answers do; also when it is
+# all that is left (a GARD symptoms answer whose phenotype table was cut: the model learned to echo the question).
+LEADING_QUESTION = re.compile(r"^\s*[^.!?\n]{3,200}\?(?:\s+(?=[A-Z])|\s*$)")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")  # also before lower case: repeated lists follow ". word"
 
 
