@@ -34,7 +34,7 @@ BENCHMARKS = ("medqa", "medmcqa", "pubmedqa", "mmlu")
 
 
 class CrosscheckConfig(StrictModel):
-    model: str                           # a preset name or a folder with a merged HF model (make passes it)
+    model: str | None = None             # a preset name or a folder with a merged HF model (make passes it)
     label: str | None = None
     limit: int | None = 200              # first items of each benchmark; null = all
     batch_size: int = 16
@@ -115,6 +115,10 @@ def markdown(record: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     cfg, _ = stage_cli(CrosscheckConfig, "Cross-check the MC scorer with lm-evaluation-harness.", None, argv)
+    if not cfg.model:
+        print("error: give model=<preset or merged folder> (make crosscheck passes TRAIN_CONFIG's model.preset)",
+              file=sys.stderr)
+        return 2
     started = time.time()
     model, tokenizer, device = load(cfg)
     theirs = harness(model, tokenizer, cfg)

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Literal
 
+from pydantic import model_validator
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -84,7 +86,7 @@ class JudgeConfig(StrictModel):
 
 
 class EvalConfig(StrictModel):
-    model: str                        # a preset name or a folder with a merged HF model (make passes it)
+    model: str | None = None          # a preset name or a folder with a merged HF model (make passes it)
     preset: str | None = None         # preset the folder was trained from (end-of-turn token); default: model
     label: str | None = None          # name of this result in reports (default: from model)
     profile: str = "cpu"
@@ -107,6 +109,13 @@ class EvalConfig(StrictModel):
     non_answer_min_words: int = 8     # fewer content words (disclaimer sentences removed): a non-answer
     endpoint_max_failure_rate: float = 0.1   # failed requests + empty answers above this share stop the stage
     report: ReportSettings = ReportSettings()  # scorecard gates, read by stages/report.py
+
+    @model_validator(mode="after")
+    def _a_model_or_an_endpoint(self):
+        if not self.model and not self.endpoint:  # the base model is named once, in the training config
+            raise ValueError("give model=<preset or merged folder> (make baseline/eval pass TRAIN_CONFIG's "
+                             "model.preset) or endpoint=<url>")
+        return self
 
 
 def log(msg: str) -> None:
