@@ -129,7 +129,7 @@ TRAIN_LAUNCH       = $(if $(filter-out 1,$(NPROC)),-m accelerate.commands.launch
 
 train: $(TRAIN_DIR)/manifest.json ## LoRA/QLoRA fine-tuning -> artifacts/<run>/ (TRAIN_CONFIG, TRAIN_ARGS, RESUME=1, FRESH=1, NPROC=2)
 
-$(TRAIN_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(TRAIN_CONFIG) stages/train.py stages/medtune/training.py \
+$(TRAIN_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(TRAIN_CONFIG) stages/train.py $(wildcard stages/medtune/training/*.py) stages/medtune/labels.py \
 		$(call args_stamp,$(TRAIN_DIR)/manifest.json,TRAIN_CONFIG TRAIN_ARGS NPROC ACCELERATE_CONFIG)
 	$(call stage,trainer,train.py --config $(TRAIN_CONFIG) $(if $(filter 1 true yes,$(RESUME)),training.resume=true) \
 		$(if $(filter 1 true yes,$(FRESH)),training.fresh=true) $(TRAIN_ARGS),$(TRAIN_LAUNCH))
