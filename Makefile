@@ -36,6 +36,8 @@ PROCESSED    := data/processed
 SETUP_STAMP  := $(VENV)/.medtune-setup
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
+# The package modules every stage imports: a prerequisite of every stage rule, so editing one re-runs them all.
+SHARED_SOURCES := $(addprefix stages/medtune/,__init__.py chat_format.py config.py envfile.py files.py models.py paths.py)
 
 # A stage re-runs when its arguments or input locations change, not only when a file is newer:
 # $(call args_stamp,OUTPUT,VARIABLES) is .make/args/<OUTPUT>, holding those variables' values and
@@ -90,7 +92,7 @@ all: data train baseline eval report export chat-demo ## run the whole pipeline 
 
 data: $(PROCESSED)/manifest.json ## clean, deduplicate, decontaminate and split the medical data
 
-DATA_SOURCES := stages/data.py $(wildcard stages/medtune/data/*.py) $(addprefix stages/medtune/,chat_format.py config.py files.py models.py paths.py)
+DATA_SOURCES := stages/data.py $(wildcard stages/medtune/data/*.py) $(SHARED_SOURCES)
 DATA_INPUTS  := $(wildcard $(MEDTUNE_SHARED_DATA)/*/*.jsonl)
 $(PROCESSED)/manifest.json: $(STAGE_DEPS) $(DATA_CONFIG) $(DATA_SOURCES) $(DATA_INPUTS) \
 		$(call args_stamp,$(PROCESSED)/manifest.json,DATA_CONFIG DATA_ARGS MEDTUNE_SHARED_DATA)
@@ -118,6 +120,8 @@ BENCH_ARGS    ?=
 # stages/configs/accelerate/$(ACCELERATE_CONFIG).yaml: ddp (a copy of the model per GPU) or fsdp_lora
 # (parameters sharded over the GPUs, for presets that do not fit one). batch_size is per process: the log
 # states the global batch. TRAIN_PORT is the processes' rendezvous port on 127.0.0.1.
+TRAIN_SOURCES := stages/train.py $(wildcard stages/medtune/training/*.py) \
+                 $(addprefix stages/medtune/,labels.py guards.py attention.py) $(SHARED_SOURCES)
 NPROC             ?= 1
 ACCELERATE_CONFIG ?= ddp
 TRAIN_PORT        ?= 29500
@@ -129,7 +133,7 @@ TRAIN_LAUNCH       = $(if $(filter-out 1,$(NPROC)),-m accelerate.commands.launch
 
 train: $(TRAIN_DIR)/manifest.json ## LoRA/QLoRA fine-tuning -> artifacts/<run>/ (TRAIN_CONFIG, TRAIN_ARGS, RESUME=1, FRESH=1, NPROC=2)
 
-$(TRAIN_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(TRAIN_CONFIG) stages/train.py stages/medtune/training.py \
+$(TRAIN_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(TRAIN_CONFIG) $(TRAIN_SOURCES) \
 		$(call args_stamp,$(TRAIN_DIR)/manifest.json,TRAIN_CONFIG TRAIN_ARGS NPROC ACCELERATE_CONFIG)
 	$(call stage,trainer,train.py --config $(TRAIN_CONFIG) $(if $(filter 1 true yes,$(RESUME)),training.resume=true) \
 		$(if $(filter 1 true yes,$(FRESH)),training.fresh=true) $(TRAIN_ARGS),$(TRAIN_LAUNCH))
@@ -150,7 +154,7 @@ EVAL_DIR      := artifacts/$(EVAL_RUN)
 BASELINE_DIR  := artifacts/baseline-$(MODEL)/eval/$(EVAL_PROFILE)
 TUNED_EVAL    := $(EVAL_DIR)/eval/$(EVAL_PROFILE)
 EVAL_SOURCES  := stages/evaluate.py $(wildcard stages/medtune/evaluation/*.py stages/medtune/resources/*.jsonl) \
-                 stages/medtune/chat_format.py $(EVAL_CONFIG)
+                 $(SHARED_SOURCES) $(EVAL_CONFIG)
 
 .PHONY: baseline eval eval-endpoint report
 
@@ -206,7 +210,7 @@ llama-cpp: $(STAGE_DEPS) ## build the pinned llama.cpp tools once into ~/.cache/
 export: $(EXPORT_DIR)/gguf/manifest.json ## merged model -> GGUF (f16, q8_0, q5_k_m, q4_k_m) + Ollama Modelfile
 
 $(EXPORT_DIR)/gguf/manifest.json: $(STAGE_DEPS) $(EXPORT_CONFIG) $(EXPORT_DIR)/manifest.json \
-		stages/export.py stages/medtune/modelfile.py stages/medtune/chat_format.py \
+		stages/export.py $(addprefix stages/medtune/,modelfile.py model_card.py llamacpp.py) $(SHARED_SOURCES) \
 		$(call args_stamp,$(EXPORT_DIR)/gguf/manifest.json,EXPORT_CONFIG EXPORT_ARGS) | $(LLAMA_CPP_DEP)
 	$(call stage,converter,export.py --config $(EXPORT_CONFIG) run=$(EXPORT_RUN) $(EXPORT_ARGS))
 

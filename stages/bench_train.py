@@ -8,7 +8,7 @@ for the same number of optimizer steps at the same effective batch (conversation
 rate and seed, so the validation losses are comparable. What differs is how each step is computed
 (VARIANTS below). Each variant runs `stages/train.py` in its own process (unsloth patches libraries on
 import); tokens/s counts real (non-padding) tokens over the optimizer steps alone: warm-up steps,
-evaluations and checkpoint writes are left out (medtune.training._Throughput). MFU = 6 * N * tokens/s
+evaluations and checkpoint writes are left out (medtune.training.callbacks.Throughput). MFU = 6 * N * tokens/s
 over the GPU's dense bf16 peak, N = the base model's parameters (LoRA's backward skips the frozen weight
 gradients, so this over-counts the work done: the usual convention, comparable across variants).
 A variant that cannot run stays in the report with the reason. Writes bench-train.json and .md to --out.

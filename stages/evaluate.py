@@ -387,8 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             "refusal_detector": safety.refusal_detector_accuracy(),
             "referral_detector": safety.referral_detector_accuracy(), "generation_failures": failures,
             "non_answer_min_words": cfg.non_answer_min_words, "report": cfg.report.model_dump(mode="json"),
-            "chance": {name: spec[3] for name, spec in mc.BENCHMARKS.items()},
-            "majority": {name: spec[4] for name, spec in mc.BENCHMARKS.items() if spec[4]}})
+            "chance": {name: bench.chance for name, bench in mc.BENCHMARKS.items()},
+            "majority": {name: bench.majority for name, bench in mc.BENCHMARKS.items() if bench.majority}})
         inputs = {}
         test_path = data_dir() / "processed" / f"{cfg.open_qa.split}.jsonl"
         if test_path.is_file():

@@ -97,3 +97,32 @@ def test_unknown_model_in_make_baseline_is_a_message(make_tree):
     assert result.returncode == 2
     assert "unknown model preset 'nope'; presets: smollm2-135m" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_edit_to_a_shared_module_remakes_every_stage(make_tree, tmp_path):
+    """Issue 15.5: editing chat_format.py or models.py re-ran data, eval and export, but not training."""
+    env = clean_env(MEDTUNE_SHARED_DATA=str(tmp_path / "shared"))
+    run = "artifacts/smollm2-135m-lora-cpu"
+    outputs = {"data": "data/processed/manifest.json", "train": f"{run}/manifest.json",
+               "baseline": "artifacts/baseline-smollm2-135m/eval/cpu/metrics.json",
+               "eval": f"{run}/eval/cpu/metrics.json", "export": f"{run}/gguf/manifest.json"}
+
+    def up_to_date(target: str) -> bool:
+        upstream = [arg for name, path in outputs.items() if name != target for arg in ("-o", path)]
+        result = make(make_tree, "-q", target, "STAGE_DEPS=", "LLAMA_CPP_DEP=", *upstream, env=env)
+        assert result.returncode in (0, 1), result.stderr
+        return result.returncode == 0
+
+    for target, output in outputs.items():
+        up_to_date(target)  # writes the argument stamps the rule depends on
+        finished(make_tree / output)
+        assert up_to_date(target), target
+    for module in ("chat_format.py", "models.py"):
+        time.sleep(0.05)
+        (make_tree / "stages/medtune" / module).touch()
+        assert [target for target in outputs if not up_to_date(target)] == list(outputs), module
+        for output in outputs.values():
+            finished(make_tree / output)
+    time.sleep(0.05)
+    (make_tree / "stages/medtune/training/callbacks.py").touch()  # a training module re-runs training only
+    assert [target for target in outputs if not up_to_date(target)] == ["train"]

@@ -6,7 +6,7 @@ Presets come in two kinds:
   loads take a second instead of half a minute.
 - `hub`: a Hugging Face hub id, for users with internet access (nothing here needs one).
 
-`resolve(name)` returns a folder (or hub id) that `from_pretrained` accepts; every stage loads models
+`prepare(name)` returns a folder (or hub id) that `from_pretrained` accepts; every stage loads models
 through `load_tokenizer` / `load_model` so the same checkpoint and chat template are used everywhere.
 """
 

@@ -38,9 +38,17 @@ class MedQuADSource(SourceConfig):
     max_train_rows: int | None = Field(None, ge=1)         # cap on single-turn training rows (data-mix knob)
 
 
+class MedSafetyBenchSource(SourceConfig):
+    path: str = "medsafetybench/train.jsonl"
+    # its own quality thresholds (quality.quality_reason), looser than `cleaning`'s for MedQuAD
+    min_answer_words: int = Field(8, ge=1)
+    min_question_words: int = Field(3, ge=1)
+    check_language: bool = False
+
+
 class Sources(StrictModel):
     medquad: MedQuADSource = MedQuADSource()
-    medsafetybench: SourceConfig = SourceConfig(path="medsafetybench/train.jsonl")
+    medsafetybench: MedSafetyBenchSource = MedSafetyBenchSource()
     triage: bool = True                     # emergency referrals and non-urgent controls (triage.py)
     sensitive: bool = True                  # helpful answers to benign sensitive questions (sensitive.py)
     context: bool = True                    # two-turn conversations whose follow-up needs turn 1 (context.py)
@@ -392,7 +400,8 @@ def run(cfg: DataConfig) -> dict:
         for r in rows:
             key = dedup.normal_form(r["question"])
             reason = "duplicate_question" if key in seen else \
-                quality.quality_reason(r["question"], r["answer"], 8, 3, False)
+                quality.quality_reason(r["question"], r["answer"], ms.min_answer_words,
+                                       ms.min_question_words, ms.check_language)
             if reason:
                 ledger.drop(r, "quality" if reason != "duplicate_question" else "dedup", reason)
                 continue

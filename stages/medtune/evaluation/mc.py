@@ -11,31 +11,41 @@ harness.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from ..files import read_jsonl
 
-# name -> (folder, test file, dev file or None, chance level, majority-class baseline or None)
+
+@dataclass(frozen=True)
+class Benchmark:
+    folder: str                   # in the shared data folder
+    test_file: str
+    dev_file: str | None          # the k-shot examples; None: other items of the test file
+    chance: float                 # accuracy of a uniform guess
+    majority: float | None = None  # accuracy of always answering the most frequent class, where it differs
+
+
 BENCHMARKS = {
-    "medqa": ("medqa_usmle", "test_4options.jsonl", None, 0.25, None),
-    "medmcqa": ("medmcqa", "validation.jsonl", None, 0.25, None),
-    "pubmedqa": ("pubmedqa", "test.jsonl", "train_dev.jsonl", 1 / 3, 0.552),
-    "mmlu": ("mmlu_medical", "test.jsonl", "dev.jsonl", 0.25, None),
+    "medqa": Benchmark("medqa_usmle", "test_4options.jsonl", None, 0.25),
+    "medmcqa": Benchmark("medmcqa", "validation.jsonl", None, 0.25),
+    "pubmedqa": Benchmark("pubmedqa", "test.jsonl", "train_dev.jsonl", 1 / 3, 0.552),
+    "mmlu": Benchmark("mmlu_medical", "test.jsonl", "dev.jsonl", 0.25),
 }
 REQUIRED = {"id": str, "question": str, "options": dict, "answer": str}
 
 
 def load_benchmark(name: str, shared_dir: Path) -> tuple[list[dict], list[dict]]:
     """(test items, dev items) of a benchmark from the shared data folder."""
-    folder, test_file, dev_file, _, _ = BENCHMARKS[name]
-    base = Path(shared_dir) / folder
-    test = list(read_jsonl(base / test_file, REQUIRED))
-    dev = list(read_jsonl(base / dev_file, REQUIRED)) if dev_file else []
+    bench = BENCHMARKS[name]
+    base = Path(shared_dir) / bench.folder
+    test = list(read_jsonl(base / bench.test_file, REQUIRED))
+    dev = list(read_jsonl(base / bench.dev_file, REQUIRED)) if bench.dev_file else []
     for row in test:
         if row["answer"] not in row["options"]:
-            raise ValueError(f"{base / test_file}: item {row['id']}: field 'answer' {row['answer']!r} "
+            raise ValueError(f"{base / bench.test_file}: item {row['id']}: field 'answer' {row['answer']!r} "
                              f"is not one of the options {sorted(row['options'])}")
     return test, dev
 
