@@ -59,9 +59,11 @@ def recipe_section(train: dict | None) -> str:
 
 Data (`make data`): medical question-answer conversations from MedQuAD (12 NIH websites, CC BY 4.0), with
 phone numbers, e-mail addresses, URLs and site furniture removed, near-duplicates and conflicting answers
-resolved, and every row sharing a 13-word n-gram with an evaluation set dropped; MedSafetyBench's
-training split (harmful medical requests answered with safe refusals, MIT, research use); and the
-project's own emergency-triage examples (red-flag symptoms answered with a referral to emergency care).
+resolved, every row sharing a 13-word n-gram with an evaluation set dropped, and half of the template
+questions rephrased the way people ask; MedSafetyBench's training split (harmful medical requests answered
+with safe refusals, MIT, research use); and conversations written for the project: red flags answered with a
+referral to emergency care and their non-urgent look-alikes with self-care, helpful answers to benign questions
+that sound sensitive, and two-turn conversations whose follow-up needs the first turn.
 Each conversation starts with the same safety system prompt; information answers end with a disclaimer.
 
 Recipe (`make train`, preset `{cfg.get('model', {}).get('preset')}`, run `{cfg.get('run_name')}`), loss on
