@@ -204,11 +204,16 @@ def markdown(report: dict) -> str:
             lines.append(f"| {r['variant']} | failed | | | | | | | | |")
     lines += ["", "Variants:", ""]
     lines += [f"- **{r['variant']}**: {r['description']}" for r in report["results"]]
+    return "\n".join(lines + failures_and_versions(report))
+
+
+def failures_and_versions(report: dict) -> list[str]:
+    """The end of every bench report: each failed run's error, then the library versions."""
+    lines = []
     for r in report["results"]:
         if r["status"] != "ok":
             lines += ["", f"## {r['variant']} failed", "", "```", r["error"], "```"]
-    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
-    return "\n".join(lines)
+    return lines + ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
 
 
 def write(report: dict, out: Path) -> None:
@@ -258,11 +263,7 @@ def multigpu_markdown(report: dict) -> str:
             lines.append(f"| {r['name']} | {r['gpus']} | failed | {r['per_gpu_batch']} | | | | | | |")
     lines += ["", "Variants:", ""]
     lines += [f"- **{name}**: {VARIANTS[name][0]}" for name in dict.fromkeys(r["name"] for r in report["results"])]
-    for r in report["results"]:
-        if r["status"] != "ok":
-            lines += ["", f"## {r['variant']} failed", "", "```", r["error"], "```"]
-    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
-    return "\n".join(lines)
+    return "\n".join(lines + failures_and_versions(report))
 
 
 def write_multigpu(report: dict, out: Path) -> None:
