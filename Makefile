@@ -76,7 +76,7 @@ IMAGE_TAG    ?= latest
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-setup: $(SETUP_STAMP) ## create the venv, install pinned dependencies and the base model (MODEL=...)
+setup: $(SETUP_STAMP) ## create the venv, install pinned dependencies and TRAIN_CONFIG's base model
 
 $(SETUP_STAMP): requirements.txt constraints.txt pyproject.toml
 	test -d $(VENV) || $(PYTHON_BIN) -m venv $(VENV)
