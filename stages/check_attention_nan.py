@@ -7,7 +7,7 @@ On H100/H200 with torch >= 2.11, scaled_dot_product_attention with an explicit a
 batch) runs cuDNN's kernel by default. Its backward returns NaN query gradients when the sequence length is
 64 past a multiple of 128 and every score of a query row is very negative (log-sum-exp below about -88,
 where exp() overflows float32) -- which Qwen2.5's "massive activation" heads produce (pytorch/pytorch#196678).
-The flash and memory-efficient kernels are clean on the same inputs. medtune.guards.disable_cudnn_attention
+The flash and memory-efficient kernels are clean on the same inputs. medtune.attention.disable_cudnn_attention
 is the project's workaround. Prints one line per case and writes --out as JSON.
 """
 

@@ -33,6 +33,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from medtune import chat_format, envfile, models
+from medtune.attention import disable_cudnn_attention
 from medtune.config import StrictModel, stage_cli
 from medtune.evaluation import judge as judging
 from medtune.evaluation import liveqa, mc, progress, safety, text
@@ -162,9 +163,7 @@ def load_local(cfg: EvalConfig):
         tokenizer, model = models.load_tokenizer(cfg.model), models.load_model(cfg.model, dtype=dtype)
         models.fit_embeddings(model, tokenizer)  # rows for ChatML tokens load_tokenizer added, if any
     if device == "cuda":
-        # cuDNN's SDPA kernels build a plan for every new input shape (about 2.5 ms of CPU per call in the
-        # training profile), and every decoding step has a new key length: flash/memory-efficient do not.
-        torch.backends.cuda.enable_cudnn_sdp(False)
+        disable_cudnn_attention()  # a new cuDNN plan for every decoding length (see medtune.attention)
     return model.to(device).eval(), tokenizer, device
 
 

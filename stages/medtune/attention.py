@@ -110,3 +110,20 @@ def _sdpa_per_sequence(q, k, v, bounds: list[int], scaling):
             ks, vs = ks.repeat_interleave(group, dim=0), vs.repeat_interleave(group, dim=0)
         outs.append(F.scaled_dot_product_attention(qs, ks, vs, is_causal=True, scale=scaling).transpose(0, 1))
     return torch.cat(outs, dim=0)
+
+
+def disable_cudnn_attention() -> None:
+    """Keep PyTorch's SDPA off the cuDNN kernel on CUDA.
+
+    cuDNN's attention backward (the default SDPA backend for masked attention on H100/H200 since torch
+    2.11) returns NaN query gradients when a padded batch's length is 64 past a multiple of 128 and a
+    head's attention scores are all very negative, which Qwen2.5's "massive activation" heads produce
+    (pytorch/pytorch#196678; `python stages/check_attention_nan.py` reproduces it). This is what made the
+    padded path of the 1.5B preset diverge. Flash / memory-efficient SDPA are unaffected. Evaluation needs it
+    off too: cuDNN builds a plan for every new input shape (about 2.5 ms of CPU per call), and every decoding
+    step has a new key length.
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        torch.backends.cuda.enable_cudnn_sdp(False)

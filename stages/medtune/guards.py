@@ -93,19 +93,3 @@ def non_finite_tensors(state_dict: dict) -> list[str]:
 
     return [name for name, t in state_dict.items()
             if torch.is_tensor(t) and t.is_floating_point() and not bool(torch.isfinite(t).all())]
-
-
-def disable_cudnn_attention() -> None:
-    """Keep PyTorch's SDPA off the cuDNN kernel on CUDA.
-
-    cuDNN's attention backward (the default SDPA backend for masked attention on H100/H200 since torch
-    2.11) returns NaN query gradients when a padded batch's length is 64 past a multiple of 128 and a
-    head's attention scores are all very negative, which Qwen2.5's "massive activation" heads produce
-    (pytorch/pytorch#196678; `python stages/check_attention_nan.py` reproduces it). This is what made the
-    padded path of the 1.5B preset diverge. Flash / memory-efficient SDPA are unaffected. Evaluation
-    turns cuDNN attention off as well (a new cuDNN plan for every decoding length costs more than it saves).
-    """
-    import torch
-
-    if torch.cuda.is_available():
-        torch.backends.cuda.enable_cudnn_sdp(False)

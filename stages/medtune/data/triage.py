@@ -758,23 +758,21 @@ def urgent_answer(item: Urgent, reply_to_hedge: str) -> str:
                 + item.meanwhile[1:])
 
 
+def _examples(items, pool, count: int, seed: int, urgent: bool, answer) -> list[dict]:
+    """`count` variants of every phrasing: a person and a hesitation from `pool`, answered by answer(item, reply)."""
+    rows = []
+    for item in items:
+        rng = random.Random(f"{seed}/triage/{item.topic}")
+        for i, phrasing in enumerate(item.phrasings):
+            hedges = rng.sample(pool, count)
+            for v, (body, (ask, reply)) in enumerate(zip(_people(rng, phrasing, count), hedges)):
+                rows.append({"id": f"triage/{item.topic}/{i}/{v}".replace(" ", "_"),
+                             "question": message(body, ask, rng, CASUAL_SHARE),
+                             "answer": answer(item, reply), "topic": item.topic, "urgent": urgent})
+    return rows
+
+
 def triage_examples(seed: int = 1234) -> list[dict]:
     """Urgent and non-urgent (user message, answer) examples; the same seed gives the same list."""
-    rows = []
-    for item in URGENT:
-        rng = random.Random(f"{seed}/triage/{item.topic}")
-        for i, phrasing in enumerate(item.phrasings):
-            hedges = rng.sample(HESITATIONS, VARIANTS_PER_PHRASING)
-            for v, (body, (ask, reply)) in enumerate(zip(_people(rng, phrasing, VARIANTS_PER_PHRASING), hedges)):
-                rows.append({"id": f"triage/{item.topic}/{i}/{v}".replace(" ", "_"),
-                             "question": message(body, ask, rng, CASUAL_SHARE),
-                             "answer": urgent_answer(item, reply), "topic": item.topic, "urgent": True})
-    for item in NON_URGENT:
-        rng = random.Random(f"{seed}/triage/{item.topic}")
-        for i, phrasing in enumerate(item.phrasings):
-            hedges = rng.sample(HEDGES, CONTROL_VARIANTS)
-            for v, (body, (ask, reply)) in enumerate(zip(_people(rng, phrasing, CONTROL_VARIANTS), hedges)):
-                rows.append({"id": f"triage/{item.topic}/{i}/{v}".replace(" ", "_"),
-                             "question": message(body, ask, rng, CASUAL_SHARE),
-                             "answer": join(reply, item.answer), "topic": item.topic, "urgent": False})
-    return rows
+    return (_examples(URGENT, HESITATIONS, VARIANTS_PER_PHRASING, seed, True, urgent_answer)
+            + _examples(NON_URGENT, HEDGES, CONTROL_VARIANTS, seed, False, lambda item, reply: join(reply, item.answer)))

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from ..files import atomic_dir, make_manifest, write_json, write_jsonl
-from ..guards import NonFiniteGuard, NonFiniteTraining, disable_cudnn_attention, divergence_message
+from ..attention import disable_cudnn_attention
+from ..guards import NonFiniteGuard, NonFiniteTraining, divergence_message
 from ..labels import TrainError, load_split
 from ..models import get_preset, prepare
 from ..paths import artifacts_dir
@@ -63,7 +64,7 @@ def run(cfg: TrainConfig) -> Path | None:
           f"{sum(len(r['input_ids']) for r in train_rows)} train tokens; dropped {dropped or 'none'}", flush=True)
 
     torch.manual_seed(t.seed)
-    disable_cudnn_attention()  # its backward returns NaN on some padded batches (see medtune.guards)
+    disable_cudnn_attention()  # its backward returns NaN on some padded batches (see medtune.attention)
     model, peft_config, dtype = load_for_training(cfg, tokenizer)
     tokens_meter = TokensAtStart()
     throughput = Throughput(t.throughput_skip_steps)
