@@ -38,34 +38,41 @@ QA = [
     ("What is osteoporosis?", "A disease that makes bones thin and weak, so they break more easily."),
     ("What is an allergy?", "An allergy is the immune system reacting to something that is usually harmless."),
 ]
-CHAT_TURNS = ["What is anemia?", "What are its common symptoms?", "When should I see a doctor about it?"]
+CHAT = [("What is anemia?", QA[0][1]),
+        ("What are its common symptoms?", "Tiredness, weakness, pale skin and shortness of breath."),
+        ("When should I see a doctor about it?", "See a doctor if you feel tired for weeks or get short of breath.")]
+CHAT_TURNS = [q for q, _ in CHAT]
 GREEDY_PROMPTS = ["What is hypertension?", "What does the thyroid do?", "How is the flu spread?"]
 GREEDY_TOKENS = 8
 
 
-def _rows(pairs):
-    return [{"id": f"fx-{i}", "messages": conversation([qa], disclaimer=True), "source": "medquad",
-             "category": "information", "qtype": "information", "focus": None, "num_turns": 1}
-            for i, qa in enumerate(pairs)]
+def _rows(chains):
+    return [{"id": f"fx-{i}", "messages": conversation(chain, disclaimer=True), "source": "medquad",
+             "category": "information", "qtype": "information", "focus": None, "num_turns": len(chain)}
+            for i, chain in enumerate(chains)]
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    """Train the embedded model for 3 steps on fixture data, merge, export to f16 + q8_0 GGUF."""
+    """Train the embedded model for 12 steps on fixture data, merge, export to f16 + q8_0 GGUF."""
     if not llamacpp.is_built():
         pytest.fail(f"llama.cpp {llamacpp.SDIST_VERSION} is not built in {llamacpp.home()}: {llamacpp.BUILD_HINT}",
                     pytrace=False)
     root = tmp_path_factory.mktemp("export")
     processed = root / "data" / "processed"
     processed.mkdir(parents=True)
-    write_jsonl(processed / "train.jsonl", _rows(QA * 2))
-    write_jsonl(processed / "validation.jsonl", _rows(QA[:4]))
-    write_jsonl(processed / "test.jsonl", _rows(QA))
+    singles = [[qa] for qa in QA]
+    # The scripted chat is trained too, so the exported model answers it as trained, each turn ending in the
+    # end-of-turn token (the untrained base runs on at greedy decoding on some CPUs).
+    write_jsonl(processed / "train.jsonl", _rows((singles + [CHAT]) * 2))
+    write_jsonl(processed / "validation.jsonl", _rows(singles[:4]))
+    write_jsonl(processed / "test.jsonl", _rows(singles))
     env = dict(os.environ, MEDTUNE_DATA_DIR=str(root / "data"), MEDTUNE_ARTIFACTS_DIR=str(root / "artifacts"),
                HF_HUB_OFFLINE="1")
     train = subprocess.run(
         [sys.executable, str(REPO / "stages" / "train.py"), f"run_name={RUN}", f"data.dir={processed}",
-         "data.max_length=256", "training.max_steps=3", "training.batch_size=2", "training.eval_steps=3",
+         "data.max_length=384", "training.max_steps=12", "training.learning_rate=1e-3", "training.batch_size=2",
+         "training.eval_steps=12",
          "training.logging_steps=1", "report_to=[]"],
         env=env, capture_output=True, text=True)
     assert train.returncode == 0, train.stdout[-2000:] + train.stderr[-3000:]
@@ -124,7 +131,7 @@ def test_export_writes_the_model_card(exported):
     card = ModelCard.load(run_dir / "README.md")
     assert card.data.base_model == "HuggingFaceTB/SmolLM2-135M-Instruct" and card.data.license == "apache-2.0"
     assert "Not evaluated" in card.text  # no report in this run folder
-    assert f"| training conversations | {len(QA) * 2} |" in card.text
+    assert f"| training conversations | {(len(QA) + 1) * 2} |" in card.text
     assert f"`gguf/{manifest['files']['q8_0']['file']}`" in card.text
     dry_run = subprocess.run([sys.executable, str(REPO / "stages" / "push_hub.py"), "--run", RUN, "--repo",
                               "someone/medtune-e2e", "--dry-run"], env=_env(run_dir), capture_output=True, text=True)
@@ -178,12 +185,21 @@ def test_chat_cli_scripted_turns(server, tmp_path):
     assert all(t["finish_reason"] in ("stop", "length") for t in turns)
 
 
-def test_gguf_greedy_continuation_matches_the_16bit_model(exported, server, tokenizer):
+def test_gguf_greedy_continuation_matches_the_16bit_model(exported, tokenizer):
     import torch
     from transformers import AutoModelForCausalLM
 
-    run_dir, _ = exported
+    run_dir, manifest = exported
     model = AutoModelForCausalLM.from_pretrained(run_dir / "merged", dtype=torch.float32)
+    # The f16 file: q8_0 may flip a near-tie between two tokens, which is quantization, not a broken conversion.
+    gguf = run_dir / "gguf" / manifest["files"]["f16"]["file"]
+    with llamacpp.LlamaServer(gguf, port=llamacpp.free_port(), ctx=2048, log=run_dir / "server-f16.log") as server:
+        _assert_same_greedy_tokens(model, server, tokenizer)
+
+
+def _assert_same_greedy_tokens(model, server, tokenizer):
+    import torch
+
     for question in GREEDY_PROMPTS:
         text = render(tokenizer, prompt_messages(question), add_generation_prompt=True)
         ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]
