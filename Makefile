@@ -37,7 +37,7 @@ SETUP_STAMP  := $(VENV)/.medtune-setup
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 # The package modules every stage imports: a prerequisite of every stage rule, so editing one re-runs them all.
-SHARED_SOURCES := $(addprefix stages/medtune/,__init__.py chat_format.py config.py envfile.py files.py models.py paths.py)
+SHARED_SOURCES := $(addprefix stages/medtune/,__init__.py chat_format.py config.py envfile.py errors.py files.py labels.py model_spec.py models.py paths.py stage.py attention.py)
 
 # A stage re-runs when its arguments or input locations change, not only when a file is newer:
 # $(call args_stamp,OUTPUT,VARIABLES) is .make/args/<OUTPUT>, holding those variables' values and
@@ -121,7 +121,7 @@ BENCH_ARGS    ?=
 # (parameters sharded over the GPUs, for presets that do not fit one). batch_size is per process: the log
 # states the global batch. TRAIN_PORT is the processes' rendezvous port on 127.0.0.1.
 TRAIN_SOURCES := stages/train.py $(wildcard stages/medtune/training/*.py) \
-                 $(addprefix stages/medtune/,labels.py guards.py attention.py) $(SHARED_SOURCES)
+                 stages/medtune/guards.py $(SHARED_SOURCES)
 NPROC             ?= 1
 ACCELERATE_CONFIG ?= ddp
 TRAIN_PORT        ?= 29500
@@ -181,6 +181,11 @@ report: $(STAGE_DEPS) $(BASELINE_DIR)/metrics.json $(TUNED_EVAL)/metrics.json ##
 	$(call stage,evaluator,report.py base=$(BASELINE_DIR) tuned=$(TUNED_EVAL) out=$(EVAL_DIR)/report $(REPORT_ARGS))
 
 
+.PHONY: distill
+distill: $(STAGE_DEPS) ## self-distillation: the base rewrites MedQuAD training answers -> data/processed-distilled (GPU)
+	$(call stage,trainer,distill.py model=$(MODEL) $(DISTILL_ARGS))
+
+
 .PHONY: crosscheck
 crosscheck: $(STAGE_DEPS) ## optional: MC scorer vs lm-evaluation-harness (pip install lm_eval==0.4.13 first) -> reports/lmeval-crosscheck-*
 	$(PY) stages/crosscheck_lmeval.py model=$(MODEL) $(CROSSCHECK_ARGS)
@@ -217,6 +222,7 @@ $(EXPORT_DIR)/gguf/manifest.json: $(STAGE_DEPS) $(EXPORT_CONFIG) $(EXPORT_DIR)/m
 chat-demo: $(EXPORT_DIR)/chat_demo.json ## scripted two-turn chat with the exported GGUF through llama-server
 
 $(EXPORT_DIR)/chat_demo.json: $(EXPORT_DIR)/gguf/manifest.json stages/serve.py stages/chat.py \
+		stages/medtune/chat_client.py \
 		$(call args_stamp,$(EXPORT_DIR)/chat_demo.json,SERVE_QUANT)
 	$(call stage,converter,serve.py demo --run $(EXPORT_RUN) --quant $(SERVE_QUANT))
 

@@ -25,9 +25,13 @@ from pathlib import Path
 import requests
 
 from medtune.chat_format import SYSTEM_PROMPT
+from medtune.errors import StageError
 from medtune.files import read_jsonl, write_json
 from medtune.llamacpp import LlamaServer, free_port
 from medtune.paths import artifacts_dir, data_dir
+from medtune.stage import logger, stage_main
+
+log = logger("bench-serve")
 
 
 def cpu_name() -> str:
@@ -106,6 +110,7 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+@stage_main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", required=True, help="artifacts/<run>/gguf holds the exported GGUF files")
@@ -119,8 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     ggufs = {q: next(folder.glob(f"*-{q}.gguf"), None) for q in args.quants}
     missing = [q for q, path in ggufs.items() if path is None]
     if missing:
-        print(f"error: no {', '.join(missing)} GGUF in {folder}: run `make export EXPORT_RUN={args.run}`", file=sys.stderr)
-        return 2
+        raise StageError(f"no {', '.join(missing)} GGUF in {folder}: run `make export EXPORT_RUN={args.run}`")
     bandwidth = memory_bandwidth(args.threads)
     prompts = questions(args.requests)
     results = []
@@ -129,8 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         row["bound_tokens_per_s"] = bandwidth / row["bytes"]
         row["share_of_bound"] = (row["generation_tokens_per_s"] or 0) / row["bound_tokens_per_s"]
         results.append(row)
-        print(f"[bench-serve] {quant}: {row['generation_tokens_per_s']} tokens/s "
-              f"(bound {row['bound_tokens_per_s']:.0f})", flush=True)
+        log(f"{quant}: {row['generation_tokens_per_s']} tokens/s (bound {row['bound_tokens_per_s']:.0f})")
     report = {"command": " ".join(["python", "stages/bench_serve.py", *(argv if argv is not None else sys.argv[1:])]),
               "cpu": cpu_name(), "threads": args.threads,
               "bandwidth_gb_s": bandwidth / 1e9, "requests": args.requests, "max_tokens": args.max_tokens,

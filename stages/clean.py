@@ -17,7 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from medtune.errors import StageError  # noqa: E402
 from medtune.paths import artifacts_dir, data_dir  # noqa: E402
+from medtune.stage import stage_main  # noqa: E402
 
 REMADE_FROM_BASE = ("baseline-*", "base-*")  # evaluations and exports of the untrained base model
 
@@ -41,6 +43,7 @@ def confirmed(runs: list[Path]) -> bool:
     return answer.strip().lower() == "yes"
 
 
+@stage_main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", action="store_true", help="delete the trained runs as well")
@@ -59,9 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"trained run folders:\n{listing}")
     if not (args.force or confirmed(runs)):
-        print("error: not deleting trained runs without confirmation: run `make clean-runs FORCE=1`",
-              file=sys.stderr)
-        return 2
+        raise StageError("not deleting trained runs without confirmation: run `make clean-runs FORCE=1`")
     for run in runs:
         shutil.rmtree(run)
         print(f"removed {run}")

@@ -19,15 +19,16 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")   # lm-eval's task loader (the hub: medtune.stage)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from medtune import models
 from medtune.config import StrictModel, stage_cli
+from medtune.errors import StageError
 from medtune.evaluation import mc, stats
 from medtune.files import write_json
-from medtune.paths import REPO_ROOT, shared_data_dir
+from medtune.paths import repo_path, shared_data_dir
+from medtune.stage import stage_main
 
 TASKS = Path(__file__).resolve().parent / "crosscheck"
 BENCHMARKS = ("medqa", "medmcqa", "pubmedqa", "mmlu")
@@ -67,7 +68,7 @@ def harness(model, tokenizer, cfg: CrosscheckConfig) -> dict:
         from lm_eval.models.huggingface import HFLM
         from lm_eval.tasks import TaskManager
     except ImportError:
-        raise SystemExit('error: lm-evaluation-harness is not installed: pip install "lm_eval==0.4.13"') from None
+        raise StageError('lm-evaluation-harness is not installed: pip install "lm_eval==0.4.13"') from None
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=cfg.batch_size, max_length=cfg.max_length)
     tasks = [f"medtune_{b}" for b in BENCHMARKS] + ["medtune_pubmedqa_yesno"]
     result = lm_eval.simple_evaluate(model=lm, tasks=tasks, num_fewshot=0, limit=cfg.limit, log_samples=True,
@@ -113,12 +114,11 @@ def markdown(record: dict) -> str:
     return "\n".join(lines)
 
 
+@stage_main
 def main(argv: list[str] | None = None) -> int:
     cfg, _ = stage_cli(CrosscheckConfig, "Cross-check the MC scorer with lm-evaluation-harness.", None, argv)
     if not cfg.model:
-        print("error: give model=<preset or merged folder> (make crosscheck passes TRAIN_CONFIG's model.preset)",
-              file=sys.stderr)
-        return 2
+        raise StageError("give model=<preset or merged folder> (make crosscheck passes TRAIN_CONFIG's model.preset)")
     started = time.time()
     model, tokenizer, device = load(cfg)
     theirs = harness(model, tokenizer, cfg)
@@ -135,11 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         if bench == "pubmedqa":
             record["benchmarks"]["pubmedqa_yesno"] = compare(ours, theirs["medtune_pubmedqa_yesno"], False)
     record["wall_s"] = round(time.time() - started, 1)
-    out = Path(cfg.out) if Path(cfg.out).is_absolute() else REPO_ROOT / cfg.out
+    out = repo_path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"lmeval-crosscheck-{record['label']}"
-    write_json(stem.with_suffix(".json"), record)
-    stem.with_suffix(".md").write_text(markdown(record), encoding="utf-8")
+    # not with_suffix: a label like qwen2.5-coder-1.5b would lose its ".5b"
+    write_json(stem.parent / f"{stem.name}.json", record)
+    (stem.parent / f"{stem.name}.md").write_text(markdown(record), encoding="utf-8")
     print(markdown(record))
     return 0
 

@@ -26,13 +26,15 @@ import time
 from pathlib import Path
 
 from medtune import llamacpp
-from medtune.chat_format import end_of_turn_token, stop_strings
 from medtune.config import StrictModel, stage_cli
-from medtune.files import InputError, atomic_dir, make_manifest, read_jsonl, sha256_file, write_json
+from medtune.errors import StageError
+from medtune.files import atomic_dir, make_manifest, read_jsonl, sha256_file, write_json
 from medtune.model_card import write_model_card
+from medtune.model_spec import resolve_model
 from medtune.modelfile import TemplateError, modelfile, write_modelfile
-from medtune.models import ModelError, get_preset, prepare, preset_of
+from medtune.models import get_preset, prepare, preset_of
 from medtune.paths import artifacts_dir, configs_dir, data_dir
+from medtune.stage import logger, stage_main
 
 DEFAULT_CONFIG = configs_dir() / "export.yaml"
 
@@ -56,12 +58,11 @@ class ExportConfig(StrictModel):
     check: CheckSection = CheckSection()
 
 
-class ExportError(RuntimeError):
+class ExportError(StageError):
     pass
 
 
-def log(message: str) -> None:
-    print(f"[export] {message}", flush=True)
+log = logger("export")
 
 
 def resolve_source(cfg: ExportConfig, run_dir: Path) -> tuple[Path, str]:
@@ -213,18 +214,16 @@ def export(cfg: ExportConfig) -> Path:
     started = time.time()
     run_dir = artifacts_dir() / cfg.run
     src, preset_name = resolve_source(cfg, run_dir)
-    from transformers import AutoTokenizer  # slow import: after the cheap checks
     preset = get_preset(preset_name)
     if cfg.modelfile_quantization not in [cfg.outtype, *cfg.quantizations]:
         raise ExportError(f"modelfile_quantization={cfg.modelfile_quantization} is not among the exported "
                           f"files ({cfg.outtype}, {', '.join(cfg.quantizations)})")
     convert = llamacpp.convert_script()
     quantize = llamacpp.binary("llama-quantize")
-    tokenizer = AutoTokenizer.from_pretrained(src)
-    if not tokenizer.chat_template:
+    spec = resolve_model(str(src), preset.name)  # slow import of transformers: after the cheap checks
+    if not spec.own_template:  # the GGUF is converted from the folder's own files, template included
         raise ExportError(f"{src}: the tokenizer has no chat template; the GGUF would not know how to chat")
-    end_of_turn = end_of_turn_token(tokenizer, preset.end_of_turn)
-    stops = stop_strings(tokenizer, preset.end_of_turn)
+    tokenizer, end_of_turn, stops = spec.tokenizer, spec.end_of_turn, list(spec.stop_strings)
     out_dir = output_dir(cfg, preset.name)
     stem = out_dir.name  # file names carry the run, so GGUFs of two runs never share a name
     timings = {}
@@ -274,14 +273,10 @@ def export(cfg: ExportConfig) -> Path:
     return out_dir
 
 
+@stage_main
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     cfg, _ = stage_cli(ExportConfig, __doc__.splitlines()[0], DEFAULT_CONFIG, argv)
-    try:
-        export(cfg)
-    except (ExportError, llamacpp.LlamaCppMissing, ModelError, InputError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    export(cfg)
     return 0
 
 

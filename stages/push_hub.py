@@ -17,13 +17,18 @@ import os
 import sys
 from pathlib import Path
 
+from medtune.errors import StageError
 from medtune.paths import artifacts_dir
+from medtune.stage import logger, stage_main
 
 GGUF_FILES = ("Modelfile", "gguf/*.gguf", "gguf/manifest.json", "gguf/quant_check.json")
 
 
-class PushError(RuntimeError):
+class PushError(StageError):
     pass
+
+
+log = logger("push-hub")
 
 
 def upload_plan(run_dir: Path, what: str) -> list[tuple[Path, str]]:
@@ -47,7 +52,7 @@ def upload_plan(run_dir: Path, what: str) -> list[tuple[Path, str]]:
 
 
 def push(repo: str, plan: list[tuple[Path, str]], token: str, private: bool, message: str) -> str:
-    os.environ["HF_HUB_OFFLINE"] = "0"  # the one step that must reach the hub (.env sets offline for the rest)
+    os.environ["HF_HUB_OFFLINE"] = "0"  # the one step that must reach the hub (medtune.stage sets offline for the rest)
     from huggingface_hub import CommitOperationAdd, HfApi
 
     api = HfApi(token=token)
@@ -56,6 +61,7 @@ def push(repo: str, plan: list[tuple[Path, str]], token: str, private: bool, mes
     return api.create_commit(repo, operations, commit_message=message, repo_type="model").commit_url
 
 
+@stage_main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", default=os.environ.get("EXPORT_RUN", "smollm2-135m-lora-cpu"),
@@ -65,26 +71,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--private", action="store_true", help="create the repository private")
     parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded; needs no token")
     args = parser.parse_args(argv)
-    try:
-        if "/" not in args.repo:
-            raise PushError(f"--repo {args.repo!r}: expected <user or org>/<name>")
-        plan = upload_plan(artifacts_dir() / args.run, args.what)
-        total = sum(local.stat().st_size for local, _ in plan)
-        verb = "would upload" if args.dry_run else "uploading"
-        print(f"[push-hub] {verb} {len(plan)} files ({total / 1e6:.1f} MB) to {args.repo}:")
-        for local, path in plan:
-            print(f"  {path}  ({local.stat().st_size / 1e6:.1f} MB)")
-        if args.dry_run:
-            return 0
-        token = os.environ.get("HF_TOKEN")
-        if not token:
-            raise PushError("HF_TOKEN is not set: create a token with write access at huggingface.co "
-                            "(Settings > Access Tokens) and put HF_TOKEN=... in .env")
-        url = push(args.repo, plan, token, args.private, f"medtune export of {args.run} ({args.what})")
-        print(f"[push-hub] done: {url}")
-    except PushError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    if "/" not in args.repo:
+        raise PushError(f"--repo {args.repo!r}: expected <user or org>/<name>")
+    plan = upload_plan(artifacts_dir() / args.run, args.what)
+    total = sum(local.stat().st_size for local, _ in plan)
+    verb = "would upload" if args.dry_run else "uploading"
+    log(f"{verb} {len(plan)} files ({total / 1e6:.1f} MB) to {args.repo}:")
+    for local, path in plan:
+        print(f"  {path}  ({local.stat().st_size / 1e6:.1f} MB)", flush=True)
+    if args.dry_run:
+        return 0
+    token = os.environ.get("HF_TOKEN")
+    if not token:
+        raise PushError("HF_TOKEN is not set: create a token with write access at huggingface.co "
+                        "(Settings > Access Tokens) and put HF_TOKEN=... in .env")
+    url = push(args.repo, plan, token, args.private, f"medtune export of {args.run} ({args.what})")
+    log(f"done: {url}")
     return 0
 
 

@@ -23,10 +23,18 @@ import time
 from pathlib import Path
 
 from medtune.config import StrictModel, stage_cli
+from medtune.errors import StageError
 from medtune.evaluation import analysis, gates, markdown, render
 from medtune.evaluation import metrics as registry
 from medtune.files import atomic_dir, make_manifest, read_jsonl, write_json
 from medtune.paths import data_dir
+from medtune.stage import logger, stage_main
+
+log = logger("report")
+
+
+class ReportError(StageError):
+    """The two runs cannot be compared (one is missing, they share no items or no base model)."""
 
 
 class ReportConfig(StrictModel):
@@ -51,7 +59,7 @@ def gate_settings(cfg: ReportConfig, tuned_meta: dict) -> gates.ReportSettings:
 def load_run(folder: Path) -> tuple[dict, dict[str, list[dict]]]:
     meta_path = folder / "metrics.json"
     if not meta_path.is_file():
-        raise SystemExit(f"error: {meta_path} not found: run the evaluation first (make baseline / make eval)")
+        raise ReportError(f"{meta_path} not found: run the evaluation first (make baseline / make eval)")
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     items = {name: list(read_jsonl(folder / f"{name}.jsonl")) for name in registry.ITEM_FILES
              if (folder / f"{name}.jsonl").is_file()}
@@ -131,6 +139,7 @@ def headline(comparison: dict, tuned_meta: dict) -> str:
     return "\n".join(f"- {p}" for p in parts)
 
 
+@stage_main
 def main(argv: list[str] | None = None) -> int:
     cfg, _ = stage_cli(ReportConfig, "Compare a base and a fine-tuned evaluation run.", None, argv)
     started = time.time()
@@ -139,16 +148,16 @@ def main(argv: list[str] | None = None) -> int:
     tuned_meta, tuned_items = load_run(tuned_dir)
     bases = {base_meta.get("base_model"), tuned_meta.get("base_model")}
     if None not in bases and len(bases) > 1:  # a before/after comparison is only honest on one base model
-        raise SystemExit(f"error: {base_dir} evaluated {base_meta['base_model']} but {tuned_dir} was trained from "
-                         f"{tuned_meta['base_model']}: compare a run with its own base (make baseline follows "
-                         "TRAIN_CONFIG's model.preset)")
+        raise ReportError(f"{base_dir} evaluated {base_meta['base_model']} but {tuned_dir} was trained from "
+                          f"{tuned_meta['base_model']}: compare a run with its own base (make baseline follows "
+                          "TRAIN_CONFIG's model.preset)")
     notes = list(dict.fromkeys(base_meta.get("notes", []) + tuned_meta.get("notes", [])))
     if base_meta.get("profile") != tuned_meta.get("profile"):
         notes.append(f"the runs used different profiles ({base_meta.get('profile')} vs {tuned_meta.get('profile')}); "
                      "only items scored in both are compared")
     comparison = registry.compare(base_items, tuned_items, seed=cfg.seed)
     if not comparison:
-        raise SystemExit(f"error: {base_dir} and {tuned_dir} share no scored items; evaluate both with the same config")
+        raise ReportError(f"{base_dir} and {tuned_dir} share no scored items; evaluate both with the same config")
     base_m, tuned_m = base_meta["metrics"], tuned_meta["metrics"]
     categories = analysis.correct_category_tests(comparison)
     shares = category_shares(Path(cfg.train_data) if cfg.train_data else data_dir() / "processed" / "train.jsonl")
@@ -175,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json(tmp / "training_recommendations.json", recs)
         write_json(tmp / "manifest.json", make_manifest("report", cfg, {"base": base_dir / "metrics.json",
                                                                           "tuned": tuned_dir / "metrics.json"}, started))
-    print(f"[report] wrote {out_dir}/report.md")
+    log(f"wrote {out_dir}/report.md")
     print(headline(comparison, tuned_meta))
     return gate_exit(card)
 
@@ -204,12 +213,12 @@ def charts(out: Path, base_m: dict, tuned_m: dict, tuned_meta: dict, comparison:
 def gate_exit(card: dict) -> int:
     """Print the failed gates; exit status 1 when they should stop the pipeline."""
     for g in card["failed"]:
-        print(f"[report] gate failed: {g['metric']} {g['rule']}: {g['why']}")
+        log(f"gate failed: {g['metric']} {g['rule']}: {g['why']}")
     if card["failed"] and card["fail_on_gates"]:
         print(f"[report] {len(card['failed'])} gate(s) failed and report.fail_on_gates=true", file=sys.stderr)
         return 1
     if not card["failed"]:
-        print(f"[report] all {len(card['gates'])} gates passed")
+        log(f"all {len(card['gates'])} gates passed")
     return 0
 
 

@@ -19,11 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-from medtune.llamacpp import LlamaCppMissing, LlamaServer, free_port, wait_healthy
+from medtune.errors import StageError
+from medtune.llamacpp import LlamaServer, free_port, wait_healthy
 from medtune.paths import artifacts_dir
+from medtune.stage import logger, stage_main
 
 DEMO_QUESTIONS = ("What are the symptoms of anemia?", "How is it usually treated?")
 OLLAMA_CONTAINER = "medtune-ollama"
+log, demo_log, ollama_log = logger("serve"), logger("chat-demo"), logger("ollama")
 
 
 def gguf_for(run: str, quant: str) -> Path:
@@ -40,10 +43,10 @@ def serve(args) -> int:
     gguf = Path(args.gguf) if args.gguf else gguf_for(args.run, args.quant)
     server = LlamaServer(gguf, port=args.port, host=args.host, ctx=args.ctx,
                          log=artifacts_dir() / args.run / "llama-server.log")
-    print(f"[serve] {' '.join(server.command())}", flush=True)
+    log(" ".join(server.command()))
     with server:
-        print(f"[serve] {gguf.name} ready at {server.url} (/v1/chat/completions) in {server.startup_s:.1f} s; "
-              f"log {server.log}; Ctrl-C stops it. Chat: make chat CHAT_URL={server.url}", flush=True)
+        log(f"{gguf.name} ready at {server.url} (/v1/chat/completions) in {server.startup_s:.1f} s; "
+            f"log {server.log}; Ctrl-C stops it. Chat: make chat CHAT_URL={server.url}")
         try:
             server.process.wait()
         except KeyboardInterrupt:
@@ -70,8 +73,8 @@ def demo(args) -> int:
                       total_s=round(time.time() - started, 2))
     out.write_text(json.dumps(transcript, indent=2, ensure_ascii=False) + "\n")
     bad = [t for t in transcript["turns"] if t["finish_reason"] != "stop"]
-    print(f"[chat-demo] {len(transcript['turns'])} turns in {transcript['total_s']} s "
-          f"(server start {transcript['server_startup_s']} s); transcript {out}")
+    demo_log(f"{len(transcript['turns'])} turns in {transcript['total_s']} s "
+             f"(server start {transcript['server_startup_s']} s); transcript {out}")
     if bad:
         print(f"[chat-demo] WARNING: {len(bad)} answer(s) did not end with finish_reason 'stop' "
               f"(got {[t['finish_reason'] for t in bad]}): the model does not stop by itself", file=sys.stderr)
@@ -104,8 +107,7 @@ def _use_local(args) -> bool:
 def ollama_up(args) -> int:
     run_dir = artifacts_dir() / args.run
     if not (run_dir / "Modelfile").is_file() and not args.dry_run:
-        print(f"error: {run_dir / 'Modelfile'} not found: run `make export` first", file=sys.stderr)
-        return 2
+        raise StageError(f"{run_dir / 'Modelfile'} not found: run `make export` first")
     plan = ollama_plan(run_dir, args.model, args.port, args.image, _use_local(args))
     url = f"http://127.0.0.1:{args.port}"
     if args.dry_run:
@@ -113,8 +115,8 @@ def ollama_up(args) -> int:
         return 0
     if plan["kind"] == "local":
         env = dict(os.environ, OLLAMA_HOST=plan["host_env"])
-        with open(run_dir / "ollama.log", "a") as log:
-            process = subprocess.Popen(plan["start"], env=env, stdout=log, stderr=subprocess.STDOUT,
+        with open(run_dir / "ollama.log", "a") as log_file:
+            process = subprocess.Popen(plan["start"], env=env, stdout=log_file, stderr=subprocess.STDOUT,
                                        start_new_session=True)
         (run_dir / "ollama.pid").write_text(str(process.pid))
         wait_healthy(url + "/api/version", args.timeout, process, run_dir / "ollama.log")
@@ -123,8 +125,8 @@ def ollama_up(args) -> int:
         subprocess.run(plan["start"], check=True)
         wait_healthy(url + "/api/version", args.timeout)
         subprocess.run(plan["create"], check=True)
-    print(f"[ollama] model '{args.model}' ready at {url}. Chat: make chat CHAT_URL={url} CHAT_MODEL={args.model}"
-          f"  (or: ollama run {args.model})")
+    ollama_log(f"model '{args.model}' ready at {url}. Chat: make chat CHAT_URL={url} "
+               f"CHAT_MODEL={args.model}  (or: ollama run {args.model})")
     return 0
 
 
@@ -141,14 +143,14 @@ def ollama_down(args) -> int:
         except ProcessLookupError:
             pass
         pid_file.unlink()
-        print(f"[ollama] stopped the local server (pid {pid})")
+        ollama_log(f"stopped the local server (pid {pid})")
         return 0
     stop = ollama_plan(run_dir, args.model, args.port, args.image, False)["stop"]
     if args.dry_run:
         print(" ".join(stop))
         return 0
     subprocess.run(stop, check=False)
-    print(f"[ollama] removed the container {OLLAMA_CONTAINER}")
+    ollama_log(f"removed the container {OLLAMA_CONTAINER}")
     return 0
 
 
@@ -156,6 +158,7 @@ def _stop(signum, frame):
     raise SystemExit(128 + signum)
 
 
+@stage_main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -185,10 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, _stop)
     try:
         return handlers[args.cmd](args)
-    except (FileNotFoundError, KeyError, LlamaCppMissing, RuntimeError, TimeoutError,
-            subprocess.CalledProcessError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except (FileNotFoundError, KeyError, RuntimeError, TimeoutError, subprocess.CalledProcessError) as e:
+        raise StageError(str(e)) from None  # what the server and tools report: no traceback either
 
 
 if __name__ == "__main__":

@@ -17,9 +17,8 @@ import sys
 
 from medtune.config import stage_cli
 from medtune.envfile import use_secrets
-from medtune.files import InputError
-from medtune.models import ModelError
 from medtune.paths import configs_dir
+from medtune.stage import stage_main
 from medtune.training import TrainConfig, TrainError, run
 
 DEFAULT_CONFIG = configs_dir() / "train" / "smollm2-135m_lora_cpu.yaml"
@@ -41,15 +40,12 @@ def check_tracking(cfg: TrainConfig) -> None:
                          "or unset WANDB_API_KEY to train without it")
 
 
+@stage_main
 def main(argv: list[str] | None = None) -> int:
     cfg, _ = stage_cli(TrainConfig, __doc__.splitlines()[0], DEFAULT_CONFIG, argv)
     use_secrets("WANDB_API_KEY")  # from .env: make passes no secrets on
-    try:
-        check_tracking(cfg)
-        run(cfg)
-    except (TrainError, ModelError, InputError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    check_tracking(cfg)
+    run(cfg)  # inputs -> model -> training -> artifacts/<run>/ (medtune.training.pipeline)
     return 0
 
 

@@ -18,14 +18,12 @@ import queue
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home; this machine may be offline
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # chat.py beside this file
-
-from chat import ChatSession, ServerUnreachable  # noqa: E402
+from medtune.chat_client import ChatSession, ServerUnreachable  # noqa: E402
 from medtune.chat_format import DISCLAIMER, GENERATION_DEFAULTS  # noqa: E402
+from medtune.stage import logger  # noqa: E402
 
 BANNER = (f"**MedTune medical chat.** {DISCLAIMER} **In an emergency, call your local emergency number now** "
           "(for example 911 in the US or 112 in Europe). Answers come from a small language model and "
@@ -134,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         return ChatSession(args.url, args.model, args.context_window, args.max_tokens, args.temperature,
                            seed=args.seed)
 
-    print(f"[web] chat page for {args.url} on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    logger("web")(f"chat page for {args.url} on http://{args.host}:{args.port} (Ctrl-C stops it)")
     import gradio as gr
 
     theme = gr.themes.Default(font=SYSTEM_FONTS, font_mono=["ui-monospace", "monospace"])

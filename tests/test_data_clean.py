@@ -72,3 +72,9 @@ def test_a_restated_question_left_alone_by_the_table_cut_is_removed_too():
     assert clean_answer(answer) == ""
     assert clean_answer("What causes gout? Uric acid crystals form in a joint.") == "Uric acid crystals form in a joint."
     assert clean_answer("Is it contagious? no, it is not.") == "Is it contagious? no, it is not."
+
+
+def test_a_leading_summary_label_is_removed():
+    """245 training answers began "Summary :"; the tuned 1.5B model began answers to patients with it."""
+    assert clean_answer("Summary : Gout is a kind of arthritis.") == "Gout is a kind of arthritis."
+    assert clean_answer("In summary: gout is a kind of arthritis.") == "In summary: gout is a kind of arthritis."

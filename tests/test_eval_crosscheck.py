@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
 import crosscheck_lmeval as xc  # noqa: E402
+from medtune.errors import StageError  # noqa: E402
 
 
 def ours(i: int, answer: str, logprobs: dict) -> dict:
@@ -30,5 +31,5 @@ def test_compare_counts_agreement_accuracy_and_largest_gap():
 
 @pytest.mark.skipif(importlib.util.find_spec("lm_eval") is not None, reason="lm_eval is installed")
 def test_missing_harness_gives_the_install_command():
-    with pytest.raises(SystemExit, match="pip install"):
+    with pytest.raises(StageError, match="pip install"):
         xc.harness(None, None, xc.CrosscheckConfig())

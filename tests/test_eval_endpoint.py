@@ -90,21 +90,19 @@ def run(url: str, out: Path, *extra: str) -> int:
                           "safety.control_limit=1", "safety.over_refusal_limit=1", "safety.context_limit=1", *extra])
 
 
-def test_all_empty_answers_stop_the_stage_with_counts(server, data):
+def test_all_empty_answers_stop_the_stage_with_counts(server, data, capsys):
     FakeServer.mode = "empty"
-    with pytest.raises(SystemExit) as exc:
-        run(server, data / "out")
-    message = str(exc.value.code)
+    assert run(server, data / "out") == 2
+    message = capsys.readouterr().err
     assert server in message and "11 of 11 answers failed or were empty" in message
     assert "liveqa: 0 errors, 3 empty of 3" in message
     assert not (data / "out" / "metrics.json").exists()
 
 
-def test_malformed_reply_names_the_server_not_a_json_traceback(server, data):
+def test_malformed_reply_names_the_server_not_a_json_traceback(server, data, capsys):
     FakeServer.mode = "garbage"
-    with pytest.raises(SystemExit) as exc:
-        run(server, data / "out")
-    message = str(exc.value.code)
+    assert run(server, data / "out") == 2
+    message = capsys.readouterr().err
     assert f"{server}/v1/chat/completions: the server's reply is not JSON" in message
     assert "502 Bad Gateway" in message and "Traceback" not in message
 
@@ -126,7 +124,7 @@ def test_a_few_errors_below_the_threshold_are_counted_and_left_out(server, data)
     assert any("failed requests were left out" in n for n in meta["notes"])
 
 
-def test_unreachable_server_fails_with_its_address(data):
-    with pytest.raises(SystemExit) as exc:
-        run("http://127.0.0.1:9", data / "out")      # port 9 (discard): nothing listens there
-    assert "http://127.0.0.1:9" in str(exc.value.code) and "is the server running?" in str(exc.value.code)
+def test_unreachable_server_fails_with_its_address(data, capsys):
+    assert run("http://127.0.0.1:9", data / "out") == 2      # port 9 (discard): nothing listens there
+    message = capsys.readouterr().err
+    assert "error: http://127.0.0.1:9" in message and "is the server running?" in message

@@ -11,6 +11,7 @@ import torch
 from medtune import chat_format, models
 from medtune.evaluation import mc
 from medtune.evaluation.generation import LocalGenerator, reference_nll
+from medtune.model_spec import resolve_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "stages"))
 import evaluate  # noqa: E402
@@ -19,9 +20,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def lm():
+def spec():
+    return resolve_model("smollm2-135m")
+
+
+@pytest.fixture(scope="module")
+def lm(spec):
     torch.manual_seed(0)
-    return models.load_model("smollm2-135m").eval(), models.load_tokenizer("smollm2-135m")
+    return models.load_model("smollm2-135m").eval(), spec.tokenizer
 
 
 def summed_logprob(model, tokenizer, context: str, continuation: str) -> float:
@@ -64,9 +70,9 @@ def test_fewshot_prompts_never_include_the_scored_item():
         assert shots == mc.fewshot_examples(row, 3, rows, [], seed=0)       # deterministic
 
 
-def test_planted_runaway_is_counted(lm):
-    model, tok = lm
-    gen = LocalGenerator(model, tok, models.get_preset("smollm2-135m").end_of_turn)
+def test_planted_runaway_is_counted(lm, spec):
+    model, _ = lm
+    gen = LocalGenerator(model, spec)
     messages = chat_format.prompt_messages("Explain in detail how the heart works.")
     [result] = gen.generate([messages], max_new_tokens=3)
     assert result["new_tokens"] == 3 and result["ended"] is False
@@ -74,14 +80,37 @@ def test_planted_runaway_is_counted(lm):
     assert row["runaway"] is True
 
 
-def test_reference_nll_matches_the_model_loss_on_answer_tokens(lm):
+def test_reference_nll_matches_the_model_loss_on_answer_tokens(lm, spec):
     model, tok = lm
     conv = chat_format.conversation([("What is a fever?", "A body temperature above 38 C.")])
-    [out] = reference_nll(model, tok, [conv])
+    [out] = reference_nll(model, spec, [conv])
     prompt = tok(chat_format.render(tok, conv[:-1], add_generation_prompt=True), add_special_tokens=False).input_ids
     full = tok(chat_format.render(tok, conv), add_special_tokens=False).input_ids
-    labels = torch.tensor([[-100] * len(prompt) + full[len(prompt):]])
+    # the answer and its end-of-turn token, as training labels them (not the template's newline after it)
+    end = full.index(tok.convert_tokens_to_ids(spec.end_of_turn), len(prompt)) + 1
+    labels = torch.tensor([[-100] * len(prompt) + full[len(prompt):end] + [-100] * (len(full) - end)])
     with torch.no_grad():
         loss = model(torch.tensor([full]), labels=labels).loss.item()
-    assert out["tokens"] == len(full) - len(prompt)
+    assert out["tokens"] == end - len(prompt)
     assert out["nll"] == pytest.approx(loss, abs=1e-4)
+
+
+def test_left_padding_changes_no_greedy_answer(lm, spec):
+    """Padding is masked out: a padded batch decodes as each prompt alone, whichever token pads it."""
+    import copy
+    import dataclasses
+
+    model, _ = lm
+    questions = ["What is a fever?", "Can I take ibuprofen with paracetamol for a bad headache and a sore back?",
+                 "My father has had crushing chest pain for twenty minutes and is sweating. What should we do?"]
+    convs = [chat_format.prompt_messages(q) for q in questions]
+    alone = LocalGenerator(model, spec).generate(convs, max_new_tokens=24, batch_size=1)
+    batched = LocalGenerator(model, spec).generate(convs, max_new_tokens=24, batch_size=3)
+    # the rule before the pad rule was shared: pad with the end-of-turn token
+    eot_padded = copy.deepcopy(spec.tokenizer)
+    eot_padded.pad_token = spec.end_of_turn
+    old_rule = dataclasses.replace(spec, tokenizer=eot_padded, pad_token=spec.end_of_turn)
+    before = LocalGenerator(model, old_rule).generate(convs, max_new_tokens=24, batch_size=3)
+    assert spec.pad_token != spec.end_of_turn
+    for a, b, c in zip(alone, batched, before):
+        assert a["text"] == b["text"] == c["text"] and a["new_tokens"] == b["new_tokens"] == c["new_tokens"]

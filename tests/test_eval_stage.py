@@ -115,6 +115,7 @@ def test_bad_config_key_exits_with_its_name(capsys):
     assert "mc.limt" in capsys.readouterr().err
 
 
-def test_report_refuses_missing_runs(tmp_path):
-    with pytest.raises(SystemExit, match="metrics.json not found"):
-        report.main([f"base={tmp_path / 'a'}", f"tuned={tmp_path / 'b'}", f"out={tmp_path / 'r'}"])
+def test_report_refuses_missing_runs(tmp_path, capsys):
+    assert report.main([f"base={tmp_path / 'a'}", f"tuned={tmp_path / 'b'}", f"out={tmp_path / 'r'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "metrics.json not found" in err and "Traceback" not in err

@@ -28,7 +28,8 @@ def make_line(target: str, script: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name,target,script", [("baseline", "baseline", "evaluate.py"), ("train", "train", "train.py"),
-                                                ("eval", "eval", "evaluate.py"), ("report", "report", "report.py")])
+                                                ("eval", "eval", "evaluate.py"), ("report", "report", "report.py"),
+                                                ("distill", "distill", "distill.py")])
 def test_stage_commands_match_the_makefile(name, target, script):
     command = gpu_bundle.stage_command(name, Path(CONFIG), "full", [])
     assert command[1] == f"stages/{script}"
@@ -50,3 +51,27 @@ def test_send_and_assemble_round_trip(tmp_path, monkeypatch):
     monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "here")
     gpu_bundle.main(["assemble", str(first), str(second)])
     assert (tmp_path / "here" / "artifacts" / "run" / "adapter.bin").read_bytes() == payload.read_bytes()
+
+
+def test_send_packs_the_smallest_paths_first(tmp_path, monkeypatch):
+    """Only the first chunk comes back (the machine was taken back): the small files listed after the large
+    adapter are still whole in it."""
+    monkeypatch.setenv("MEDTUNE_REMOTE", str(tmp_path / "remote"))
+    monkeypatch.setattr(gpu_bundle, "CHUNK_BYTES", 4000)
+    monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "there")
+    run = tmp_path / "there" / "run"
+    (run / "adapter").mkdir(parents=True)
+    (run / "adapter" / "weights.bin").write_bytes(random.Random(0).randbytes(50_000))
+    (run / "train_summary.json").write_text('{"global_step": 238}')
+    out = tmp_path / "out"
+    out.mkdir()
+    gpu_bundle.main(["send", "run/adapter", "run/train_summary.json", "--name", "r", "--to", str(out),
+                     "--max-files", "1"])
+    import gzip
+    import io
+    import tarfile
+    data = gzip.GzipFile(fileobj=io.BytesIO((out / "r.tgz.00").read_bytes())).read(2000)
+    with tarfile.open(fileobj=io.BytesIO(data + b"\0" * 2048)) as tar:
+        first = tar.next()
+        assert first.name == "run/train_summary.json"
+        assert tar.extractfile(first).read() == b'{"global_step": 238}'

@@ -10,6 +10,7 @@ import torch
 
 from medtune.chat_format import DISCLAIMER, conversation
 from medtune.files import write_jsonl
+from medtune.model_spec import resolve_model
 from medtune.models import ModelError, load_model, load_tokenizer
 from medtune.training import (IGNORE_INDEX, TrainConfig, TrainError, check_device, run, set_pad_token,
                               tokenize_conversation)
@@ -319,10 +320,8 @@ def test_merge_refuses_an_adapter_with_nan_weights(full_run, tmp_path):
     name = next(iter(weights))
     weights[name][0, 0] = float("nan")
     save_file(weights, adapter / "adapter_model.safetensors")
-    tok = load_tokenizer(PRESET)
-    set_pad_token(tok, EOT)
     with pytest.raises(TrainError, match=r"refusing to merge: \d+ tensors hold NaN or inf"):
-        merge_adapter(tiny_config(data, "full"), adapter, tmp_path / "merged", tok, EOT)
+        merge_adapter(tiny_config(data, "full"), adapter, tmp_path / "merged", resolve_model(PRESET))
     assert not (tmp_path / "merged").exists()
 
 

@@ -35,6 +35,13 @@ GENERATION_DEFAULTS = {
 
 ROLES = ("system", "user", "assistant")
 
+# Used when a base model has no chat template of its own (phi-2, stablelm-3b-4e1t).
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+    "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
+
 
 def with_disclaimer(answer: str) -> str:
     answer = answer.rstrip()

@@ -8,7 +8,6 @@ Unknown keys and bad values stop the stage with a message that names the key and
 from __future__ import annotations
 
 import argparse
-import sys
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,10 +15,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from .errors import StageError
+from .stage import print_error
+
 T = TypeVar("T", bound=BaseModel)
 
 
-class ConfigError(ValueError):
+class ConfigError(StageError):
     pass
 
 
@@ -116,6 +118,6 @@ def stage_cli(cls: type[T], description: str, default_config: Path | None,
     args = parser.parse_args(argv)
     try:
         return load_config(cls, args.config, args.overrides), args
-    except ConfigError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except ConfigError as e:  # a usage error, like argparse's own: exit 2 from the parser, in-process too
+        print_error(e)
         raise SystemExit(2) from None

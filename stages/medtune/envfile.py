@@ -17,6 +17,11 @@ import re
 import sys
 from pathlib import Path
 
+try:
+    from .errors import StageError
+except ImportError:  # run as a plain script by make, before any venv: no package around it (main catches it)
+    StageError = ValueError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET_SUFFIXES = ("_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
 NOT_SECRET = {"RUNPOD_SSH_KEY"}  # a path to a key file, not the key
@@ -24,7 +29,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "$": "$"}
 
 
-class EnvFileError(ValueError):
+class EnvFileError(StageError):
     """A line of .env that cannot be read; the message names the file and line."""
 
 

@@ -16,8 +16,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
+from .errors import StageError
+from .stage import logger
 
-class InputError(ValueError):
+
+class InputError(StageError):
     """Bad input data. The message names the file, line and field."""
 
 
@@ -112,7 +115,7 @@ def remove_leftovers(final: Path) -> list[Path]:
         if match and path.is_dir() and not _pid_alive(int(match.group(1))):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
-            print(f"[files] removed {path}, left by an interrupted run", flush=True)
+            logger("files")(f"removed {path}, left by an interrupted run")
     return removed
 
 

@@ -6,7 +6,8 @@ every assistant answer *and its end-of-turn token* are trained, and nothing else
 receives ready `input_ids` + `labels`; its collator pads labels with -100 by position, and the pad
 token is a different token from the end-of-turn token anyway (set_pad_token).
 
-A low module beside chat_format: it needs no trainer, so any stage can label a conversation.
+A low module beside chat_format: it needs no trainer, so any stage can label a conversation (evaluation's
+reference perplexity scores exactly these labels). medtune.model_spec applies the pad rule for every stage.
 TrainError lives here, in the lowest module that raises it; medtune.training re-exports it.
 """
 
@@ -16,6 +17,7 @@ import random
 from pathlib import Path
 
 from .chat_format import render, validate_messages
+from .errors import StageError
 from .files import InputError, read_jsonl
 
 IGNORE_INDEX = -100
@@ -23,7 +25,7 @@ IGNORE_INDEX = -100
 PAD_CANDIDATES = ("<|endoftext|>", "<|finetune_right_pad_id|>", "<pad>", "<|pad|>", "<unk>")
 
 
-class TrainError(RuntimeError):
+class TrainError(StageError):
     """A problem the user can fix; the message says how."""
 
 

@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from medtune import envfile
+from medtune.errors import StageError
 from medtune.paths import cache_dir
 
 SDIST_NAME = "llama-cpp-python"
@@ -48,7 +49,7 @@ CMAKE_FLAGS = (
 BUILD_HINT = "run `make llama-cpp` (builds the pinned llama.cpp once, about 20 minutes on 2 cores)"
 
 
-class LlamaCppMissing(RuntimeError):
+class LlamaCppMissing(StageError):
     pass
 
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medtune.chat_format import GENERATION_DEFAULTS, ROLES, SYSTEM_PROMPT, render
+from medtune.errors import StageError
 
 _PROBE = "\x00MEDTUNE-PROBE-{}\x00"  # contents that cannot occur in a template
 
 
-class TemplateError(ValueError):
+class TemplateError(StageError):
     pass
 
 

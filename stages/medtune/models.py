@@ -6,8 +6,10 @@ Presets come in two kinds:
   loads take a second instead of half a minute.
 - `hub`: a Hugging Face hub id, for users with internet access (nothing here needs one).
 
-`prepare(name)` returns a folder (or hub id) that `from_pretrained` accepts; every stage loads models
-through `load_tokenizer` / `load_model` so the same checkpoint and chat template are used everywhere.
+`prepare(name)` returns a folder (or hub id) that `from_pretrained` accepts. Training, evaluation and
+export get the tokenizer, end-of-turn, pad and stop tokens from `medtune.model_spec.resolve_model` (built on
+`prepare` / `add_chat_template` here) and the weights through `load_model`, so the same checkpoint and chat
+template are used everywhere.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import envfile
+from .chat_format import CHATML_TEMPLATE, CHATML_TOKENS
+from .errors import StageError
 from .files import atomic_dir, sha256_file
 from .paths import cache_dir
 
@@ -73,15 +77,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            end_of_turn="<|im_end|>", notes="base model without chat template: ChatML is added"),
 ]}
 
-# Used when a base model has no chat template of its own (phi-2, stablelm-3b-4e1t).
-CHATML_TEMPLATE = (
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
-    "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
 
-
-class ModelError(RuntimeError):
+class ModelError(StageError):
     pass
 
 

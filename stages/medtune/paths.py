@@ -34,3 +34,8 @@ def cache_dir() -> Path:
 
 def configs_dir() -> Path:
     return REPO_ROOT / "stages" / "configs"
+
+
+def repo_path(path: str | Path) -> Path:
+    """A path from a config or the command line: absolute as given, otherwise relative to the repository."""
+    return Path(path) if Path(path).is_absolute() else REPO_ROOT / path

@@ -36,6 +36,8 @@ BOILERPLATE_LINE = re.compile(
 # A leading sentence that restates a question ("How might X be treated?"), as GARD answers do; also when it is
 # all that is left (a GARD symptoms answer whose phenotype table was cut: the model learned to echo the question).
 LEADING_QUESTION = re.compile(r"^\s*[^.!?\n]{3,200}\?(?:\s+(?=[A-Z])|\s*$)")
+# A leading section label ("Summary : Beckwith-Wiedemann syndrome is ..."): the model copied it into answers.
+SECTION_LABEL = re.compile(r"^\s*(?:summary|overview)\s*:\s*", re.IGNORECASE)
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")  # also before lower case: repeated lists follow ". word"
 
 
@@ -88,6 +90,7 @@ def clean_answer(text: str) -> str:
     text = strip_key_points_block(text)
     text = strip_phenotype_table(text)
     text = LEADING_QUESTION.sub("", text, count=1)
+    text = SECTION_LABEL.sub("", text, count=1)
     contacts = has_contact_details(text)  # one search per answer; per sentence only when needed
     kept_lines: list[str] = []
     seen_text = ""  # normal form of everything kept so far, to spot repeated sections

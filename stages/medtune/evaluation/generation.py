@@ -17,21 +17,21 @@ import torch
 
 from .. import chat_format
 from ..chat_format import GENERATION_DEFAULTS
+from ..errors import StageError
+from ..labels import IGNORE_INDEX, tokenize_conversation
+from ..model_spec import ModelSpec
 
 
-class EndpointError(RuntimeError):
+class EndpointError(StageError):
     """A request to an OpenAI-compatible server failed or its reply had an unexpected shape."""
 
 
 class LocalGenerator:
-    """Batched greedy decoding with the model's own chat template (left padding)."""
+    """Batched greedy decoding with the model's own chat template (left padding, masked out)."""
 
-    def __init__(self, model, tokenizer, end_of_turn: str, repetition_penalty: float | None = None):
-        self.model, self.tokenizer = model, tokenizer
-        if tokenizer.pad_token is None:   # padding is masked out; any known token will do
-            tokenizer.pad_token = chat_format.end_of_turn_token(tokenizer, end_of_turn)
-        self.stop_ids = sorted({tokenizer.convert_tokens_to_ids(t)
-                                for t in chat_format.stop_strings(tokenizer, end_of_turn)})
+    def __init__(self, model, spec: ModelSpec, repetition_penalty: float | None = None):
+        self.model, self.tokenizer = model, spec.tokenizer
+        self.stop_ids = sorted({self.tokenizer.convert_tokens_to_ids(t) for t in spec.stop_strings})
         self.repetition_penalty = repetition_penalty or GENERATION_DEFAULTS["repeat_penalty"]
         self.description = f"local:{getattr(model.config, '_name_or_path', '?')}"
 
@@ -144,45 +144,40 @@ class EndpointGenerator:
 
 
 @torch.no_grad()
-def reference_nll(model, tokenizer, conversations: list[list[dict]], batch_size: int = 8,
+def reference_nll(model, spec: ModelSpec, conversations: list[list[dict]], batch_size: int = 8,
                   max_length: int = 1024, progress=None) -> list[dict]:
     """Mean negative log-likelihood per token of each conversation's last assistant message.
 
-    The scored tokens are those the chat template adds after the generation prompt: the answer
-    and its end-of-turn token, exactly what training teaches the model to produce.
+    The scored tokens are the training labels of that message (medtune.labels.tokenize_conversation
+    with only_last=True): the answer and its end-of-turn token, exactly what training teaches the
+    model to produce.
     """
-    rows = []
-    for messages in conversations:
-        prompt = tokenizer(chat_format.render(tokenizer, messages[:-1], add_generation_prompt=True),
-                           add_special_tokens=False).input_ids
-        full = tokenizer(chat_format.render(tokenizer, messages), add_special_tokens=False).input_ids
-        if full[:len(prompt)] != prompt:
-            raise ValueError("the chat template renders the prompt differently with and without the answer")
-        full = full[:max_length]
-        rows.append((full, len(prompt)))
+    rows = [tokenize_conversation(spec.tokenizer, messages, spec.end_of_turn, max_length, only_last=True)
+            for messages in conversations]
     out: list[dict] = []
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     device = next(model.parameters()).device
     if progress:
         progress(0, len(rows))
     for start in range(0, len(rows), batch_size):
         batch = rows[start:start + batch_size]
-        width = max(len(f) for f, _ in batch)
-        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        width = max(len(r["input_ids"]) for r in batch)
+        ids = torch.full((len(batch), width), spec.tokenizer.pad_token_id, dtype=torch.long)
         mask = torch.zeros_like(ids)
-        for i, (f, _) in enumerate(batch):
-            ids[i, :len(f)] = torch.tensor(f)
-            mask[i, :len(f)] = 1
+        for i, r in enumerate(batch):
+            ids[i, :len(r["input_ids"])] = torch.tensor(r["input_ids"])
+            mask[i, :len(r["input_ids"])] = 1
         logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-        for i, (f, n_prompt) in enumerate(batch):
-            targets = torch.tensor(f[n_prompt:], device=logits.device)
-            if len(targets) == 0:
+        for i, r in enumerate(batch):
+            # label j is predicted by the logits at j - 1 (a first-token label has none and is not scored)
+            where = [j for j, label in enumerate(r["labels"]) if label != IGNORE_INDEX and j > 0]
+            if not where:
                 out.append({"nll": float("nan"), "tokens": 0})
                 continue
+            targets = torch.tensor([r["labels"][j] for j in where], device=logits.device)
             # one row at a time in float32: the whole batch's logits in float32 would be large
-            lp = torch.log_softmax(logits[i, n_prompt - 1:len(f) - 1].float(), -1)
+            lp = torch.log_softmax(logits[i, [j - 1 for j in where]].float(), -1)
             token_lp = lp.gather(1, targets[:, None]).squeeze(1)
-            out.append({"nll": float(-token_lp.mean()), "tokens": int(len(targets))})
+            out.append({"nll": float(-token_lp.mean()), "tokens": len(where)})
         if progress:
             progress(min(start + batch_size, len(rows)), len(rows))
     return out

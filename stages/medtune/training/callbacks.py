@@ -14,6 +14,10 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
+from ..stage import logger
+
+log = logger("train")
+
 
 def synced_clock() -> float:
     """time.perf_counter() once the GPU has finished the work queued so far (so timings include it)."""
@@ -114,7 +118,7 @@ class Profile(TrainerCallback):
         with open(trace, "rb") as src, gzip.open(f"{trace}.gz", "wb") as dst:
             shutil.copyfileobj(src, dst)
         trace.unlink()
-        print(f"[train] profile of steps {first}-{last}: {work / 'profile.txt'}", flush=True)
+        log(f"profile of steps {first}-{last}: {work / 'profile.txt'}")
         self.profiler = None
 
 

@@ -8,7 +8,10 @@ import shutil
 from pathlib import Path
 
 from ..labels import TrainError
+from ..stage import logger
 from .config import TrainingSection
+
+log = logger("train")
 
 
 def is_main_process() -> bool:
@@ -47,12 +50,12 @@ def start_or_resume(t: TrainingSection, work: Path) -> str | None:
                 shutil.rmtree(moved, ignore_errors=True)
                 moved.parent.mkdir(parents=True, exist_ok=True)
                 torn.rename(moved)
-                print(f"[train] notice: {torn.name} is incomplete (no readable trainer_state.json; interrupted "
-                      f"while it was saved): moved to {moved}, resuming from the checkpoint before it", flush=True)
+                log(f"notice: {torn.name} is incomplete (no readable trainer_state.json; interrupted "
+                    f"while it was saved): moved to {moved}, resuming from the checkpoint before it")
         if not checkpoints:
             raise TrainError(f"nothing to resume: no complete checkpoint in {work / 'checkpoints'}; "
                              "run without RESUME=1")
-        print(f"[train] resuming from {checkpoints[-1]}", flush=True)
+        log(f"resuming from {checkpoints[-1]}")
         return str(checkpoints[-1])
     if checkpoints and not t.fresh:
         state = _trainer_state(checkpoints[-1]) or {}
@@ -64,7 +67,7 @@ def start_or_resume(t: TrainingSection, work: Path) -> str | None:
                          "(training.fresh=true)")
     if work.exists() and is_main_process():
         if checkpoints:
-            print(f"[train] training.fresh: deleting {len(checkpoints)} checkpoint(s) in {work}", flush=True)
+            log(f"training.fresh: deleting {len(checkpoints)} checkpoint(s) in {work}")
         shutil.rmtree(work)
     return None
 

@@ -8,7 +8,10 @@ from pathlib import Path
 from ..labels import TrainError
 from ..models import get_preset
 from ..paths import cache_dir, data_dir
+from ..stage import logger
 from .config import TrainConfig
+
+log = logger("train")
 
 
 def processed_dir(cfg: TrainConfig) -> Path:
@@ -29,7 +32,7 @@ def check_device(cfg: TrainConfig) -> None:
     import torch
 
     if cfg.training.liger and not torch.cuda.is_available():
-        print("[train] training.liger=true needs a CUDA GPU (Triton kernels): training without it here", flush=True)
+        log("training.liger=true needs a CUDA GPU (Triton kernels): training without it here")
         cfg.training.liger = False
 
     method, backend = cfg.training.method, cfg.training.backend

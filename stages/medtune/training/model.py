@@ -1,4 +1,5 @@
-"""The model side of training: the chat tokenizer, the base model with its LoRA config, and the merge."""
+"""The model side of training: the base model with its LoRA config, and the merge (the tokenizer, its
+end-of-turn and pad tokens come from medtune.model_spec, as in every other stage)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import shutil
 from pathlib import Path
 
 from .. import attention
-from ..chat_format import end_of_turn_token
 from ..guards import non_finite_tensors
-from ..labels import TrainError, set_pad_token
-from ..models import fit_embeddings, get_preset, load_model, load_tokenizer, prepare, record_source
+from ..labels import TrainError
+from ..model_spec import ModelSpec, resolve_model
+from ..models import fit_embeddings, get_preset, load_model, prepare, record_source
 from ..paths import artifacts_dir
 from .config import TrainConfig
 
@@ -20,13 +21,6 @@ def resolve_dtype(name: str):
     if name == "auto":
         return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
     return getattr(torch, name)
-
-
-def chat_tokenizer(cfg: TrainConfig):
-    """The preset's tokenizer with its end-of-turn token and a pad token distinct from it."""
-    tokenizer = load_tokenizer(cfg.model.preset)
-    end_of_turn = end_of_turn_token(tokenizer, get_preset(cfg.model.preset).end_of_turn)
-    return tokenizer, end_of_turn, set_pad_token(tokenizer, end_of_turn)
 
 
 def load_for_training(cfg: TrainConfig, tokenizer):
@@ -93,10 +87,11 @@ def new_token_rows(model, ids: list[int]) -> dict:
     return {"trainable_token_indices": {names[id(embed)]: ids}, "modules_to_save": [names[id(head)]]}
 
 
-def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, tokenizer, end_of_turn: str) -> None:
+def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, spec: ModelSpec) -> None:
     """Merge the adapter into a freshly loaded 16-bit base (never into 4-bit weights) and save it."""
     from peft import PeftModel
 
+    tokenizer = spec.tokenizer
     dtype = resolve_dtype(cfg.merge.dtype)
     base = load_model(cfg.model.preset, dtype=dtype)
     fit_embeddings(base, tokenizer)  # the adapter was trained on a base resized to this tokenizer
@@ -107,9 +102,7 @@ def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, tokenizer, end_of_
     if bad:
         raise TrainError(f"{adapter}: refusing to merge: {len(bad)} tensors hold NaN or inf "
                          f"(first: {bad[0]}); the run diverged, see the training log")
-    eos_ids = [tokenizer.convert_tokens_to_ids(end_of_turn)]
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in eos_ids:
-        eos_ids.append(tokenizer.eos_token_id)
+    eos_ids = tokenizer.convert_tokens_to_ids(list(spec.stop_strings))  # end-of-turn first
     merged.config.pad_token_id = tokenizer.pad_token_id
     merged.config.eos_token_id = eos_ids[0]
     merged.generation_config.eos_token_id = eos_ids
@@ -125,10 +118,9 @@ def merge_only(cfg: TrainConfig) -> Path:
     adapter = final / "adapter"
     if not (adapter / "adapter_config.json").is_file():
         raise TrainError(f"{adapter} has no adapter_config.json: train first (merge.only=true only re-merges)")
-    tokenizer, end_of_turn, _ = chat_tokenizer(cfg)
     tmp = final / "merged.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    merge_adapter(cfg, adapter, tmp, tokenizer, end_of_turn)
+    merge_adapter(cfg, adapter, tmp, resolve_model(cfg.model.preset))
     shutil.rmtree(final / "merged", ignore_errors=True)
     tmp.rename(final / "merged")
     print(f"[train] merged {adapter} into {final / 'merged'}", flush=True)

@@ -19,19 +19,22 @@ from ..files import atomic_dir, make_manifest, write_json, write_jsonl
 from ..attention import disable_cudnn_attention
 from ..guards import NonFiniteGuard, NonFiniteTraining, divergence_message
 from ..labels import TrainError, load_split
+from ..model_spec import resolve_model
 from ..models import get_preset, prepare
 from ..paths import artifacts_dir
+from ..stage import logger
 from .callbacks import EvaluateAtTrainBegin, LiveMetrics, Profile, StopAfter, Throughput, TokensAtStart
 from .checkpoints import is_main_process, start_or_resume
 from .checks import check_device, check_inputs, check_unsloth, processed_dir
 from .config import TrainConfig, TrainingSection, sft_config
-from .model import chat_tokenizer, load_for_training, merge_adapter, merge_only
+from .model import load_for_training, merge_adapter, merge_only
 from .speedups import compile_decoder_layers, keep_adapter_inputs_in_compute_dtype, lean_trainer
+
+log = logger("train")
 
 
 def run(cfg: TrainConfig) -> Path | None:
     """Train, then write artifacts/<run>/; returns it (None when stopped early by stop_after_steps)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if cfg.merge.only:
         return merge_only(cfg)
     started = time.time()
@@ -52,7 +55,8 @@ def run(cfg: TrainConfig) -> Path | None:
     work.mkdir(parents=True, exist_ok=True)
 
     preset = get_preset(cfg.model.preset)
-    tokenizer, end_of_turn, pad_token = chat_tokenizer(cfg)
+    spec = resolve_model(cfg.model.preset)
+    tokenizer, end_of_turn = spec.tokenizer, spec.end_of_turn
     dropped: dict[str, int] = {}
     train_rows = load_split(train_path, tokenizer, end_of_turn, cfg.data.max_length,
                             cfg.data.max_train_samples, t.seed, dropped, cfg.data.overlong)
@@ -60,8 +64,8 @@ def run(cfg: TrainConfig) -> Path | None:
                           cfg.data.max_eval_samples, t.seed, dropped, cfg.data.overlong)
     if not train_rows or not val_rows:
         raise TrainError(f"no trainable rows left (dropped: {dropped}); raise data.max_length")
-    print(f"[train] {len(train_rows)} train / {len(val_rows)} validation conversations, "
-          f"{sum(len(r['input_ids']) for r in train_rows)} train tokens; dropped {dropped or 'none'}", flush=True)
+    log(f"{len(train_rows)} train / {len(val_rows)} validation conversations, "
+        f"{sum(len(r['input_ids']) for r in train_rows)} train tokens; dropped {dropped or 'none'}")
 
     torch.manual_seed(t.seed)
     disable_cudnn_attention()  # its backward returns NaN on some padded batches (see medtune.attention)
@@ -85,7 +89,7 @@ def run(cfg: TrainConfig) -> Path | None:
         compile_decoder_layers(trainer.model)
 
     if is_main_process():
-        print(describe_batch(t, trainer.args.world_size, trainer.is_fsdp_enabled), flush=True)
+        log(describe_batch(t, trainer.args.world_size, trainer.is_fsdp_enabled))
     initial_path = work / "initial_eval.json"
     if not t.resume and trainer.args.world_size == 1:
         evaluate_before_training(trainer, initial_path)
@@ -104,8 +108,8 @@ def run(cfg: TrainConfig) -> Path | None:
                          "or use training.method=qlora") from None
     state = trainer.state
     if t.stop_after_steps and state.global_step == t.stop_after_steps < state.max_steps:
-        print(f"[train] stopped after {state.global_step} steps as asked (training.stop_after_steps); "
-              f"continue with `make train RESUME=1`", flush=True)
+        log(f"stopped after {state.global_step} steps as asked (training.stop_after_steps); "
+            f"continue with `make train RESUME=1`")
         return None
     if trainer.is_fsdp_enabled:  # a sharded adapter: every process takes part in gathering it (FULL_STATE_DICT)
         trainer.save_model(str(work / "adapter"))
@@ -117,8 +121,8 @@ def run(cfg: TrainConfig) -> Path | None:
     tokens_this_run = tokens_seen - tokens_meter.at_start  # a resumed run counts only its own tokens per second
     runtime = result.metrics.get("train_runtime") or (time.time() - started)
     initial = json.loads(initial_path.read_text()) if initial_path.is_file() else {}
-    print(f"[train] validation loss {initial.get('eval_loss', float('nan')):.4f} -> {best_eval:.4f} "
-          f"(best checkpoint {state.best_model_checkpoint})", flush=True)
+    log(f"validation loss {initial.get('eval_loss', float('nan')):.4f} -> {best_eval:.4f} "
+        f"(best checkpoint {state.best_model_checkpoint})")
 
     with atomic_dir(final) as out:
         if trainer.is_fsdp_enabled:
@@ -134,7 +138,7 @@ def run(cfg: TrainConfig) -> Path | None:
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
         if cfg.merge.enabled:
-            merge_adapter(cfg, out / "adapter", out / "merged", tokenizer, end_of_turn)
+            merge_adapter(cfg, out / "adapter", out / "merged", spec)
         summary = {
             "global_step": state.global_step, "max_steps": state.max_steps,
             "best_checkpoint_step": _step_of(state.best_model_checkpoint),
@@ -144,14 +148,14 @@ def run(cfg: TrainConfig) -> Path | None:
             "train_runtime_s": round(runtime, 2), "throughput": throughput.summary(), "peak_memory_bytes": peak,
             "train_rows": len(train_rows), "validation_rows": len(val_rows), "dropped": dropped,
             "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
-            "end_of_turn": end_of_turn, "pad_token": pad_token, "resumed": t.resume,
+            "end_of_turn": end_of_turn, "pad_token": spec.pad_token, "resumed": t.resume,
         }
         write_json(out / "train_summary.json", summary)
         write_json(out / "manifest.json", make_manifest(
             "train", cfg, {"train": train_path, "validation": val_path,
                            "data_manifest": processed_dir(cfg) / "manifest.json"},
             started, base_model=prepare(cfg.model.preset), hub_id=preset.hub_id, **summary))
-    print(f"[train] wrote {final}", flush=True)
+    log(f"wrote {final}")
     return final
 
 
@@ -162,9 +166,9 @@ def _step_of(checkpoint: str | None) -> int | None:
 
 
 def describe_batch(t: TrainingSection, processes: int, fsdp: bool = False) -> str:
-    """The log line that states the global batch and the learning rate a run starts with."""
+    """The log message that states the global batch and the learning rate a run starts with."""
     mode = "" if processes == 1 else f" ({'FSDP, sharded' if fsdp else 'DDP'})"
-    return (f"[train] global batch: {t.batch_size} per process x {t.grad_accum} accumulation x {processes} "
+    return (f"global batch: {t.batch_size} per process x {t.grad_accum} accumulation x {processes} "
             f"process{'es' if processes > 1 else ''}{mode} = {t.batch_size * t.grad_accum * processes} "
             f"conversations per optimizer step; learning rate {t.learning_rate:g} ({t.lr_scheduler}, "
             f"warm-up {t.warmup_ratio:g})")
@@ -182,7 +186,7 @@ def evaluate_before_training(trainer, path: Path) -> None:
         write_json(path.with_name(f"{path.stem}.rank{os.environ.get('RANK')}.json"), metrics)
         return
     write_json(path, metrics)
-    print(f"[train] validation loss before training: {metrics['eval_loss']:.4f}", flush=True)
+    log(f"validation loss before training: {metrics['eval_loss']:.4f}")
 
 
 def peak_memory_bytes() -> dict:

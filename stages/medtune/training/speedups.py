@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from ..labels import TrainError
+from ..stage import logger
+
+log = logger("train")
 
 
 def train_if_needed(module, mode: bool = True):
@@ -56,5 +59,5 @@ def compile_decoder_layers(model) -> int:
         raise TrainError("training.torch_compile: no decoder layers found (the model names none in _no_split_modules)")
     for layer in layers:
         layer.compile(dynamic=True)  # conversation lengths change every batch
-    print(f"[train] torch.compile: {len(layers)} {type(layers[0]).__name__} layers", flush=True)
+    log(f"torch.compile: {len(layers)} {type(layers[0]).__name__} layers")
     return len(layers)
