@@ -12,6 +12,9 @@ hub, and a limit on what one transfer carries. This script carries the rest ther
     # there: a stage, with the arguments `make` would give it, then results into $OUT in chunks
     python3 stages/gpu_bundle.py stage baseline --train-config stages/configs/train/qwen2.5-coder-1.5b_lora.yaml --profile full
     python3 stages/gpu_bundle.py send artifacts/baseline-qwen2.5-coder-1.5b --to $OUT
+    # there: or one recipe experiment (train as NAME, dev evaluation, report, record), its results into $OUT
+    python3 stages/gpu_bundle.py experiment r2 --train-config stages/configs/train/qwen2.5-coder-1.5b_lora.yaml \\
+        --note "what changed" training.learning_rate=5e-5
     # here: join the chunks that came back and unpack them into the checkout
     python stages/gpu_bundle.py assemble DIR [DIR ...]
 
@@ -39,25 +42,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "stages"))
+from medtune.device_wheels import ALL_WHEELS, download_wheels, unpack_wheels  # noqa: E402  (standard library only)
 from medtune.errors import StageError  # noqa: E402  (standard library only, like medtune.stage)
 from medtune.stage import logger, stage_main  # noqa: E402
 
 log = logger("bundle")
 
-# What a machine with torch, transformers, peft, accelerate, pandas, pyarrow, scipy, scikit-learn, matplotlib,
-# sentence-transformers and tensorboard lacks for the training and evaluation stages (versions: the GPU pins).
-GPU_WHEELS = ("trl==1.15.0", "datasets==4.8.5", "dill==0.4.1", "multiprocess==0.70.19", "xxhash==4.1.0",
-              "fsspec==2026.2.0", "pydantic==2.14.3", "pydantic_core==2.50.4", "annotated-types==0.8.0",
-              "typing-inspection==0.4.5", "gguf==0.19.0", "nltk==3.10.4", "bitsandbytes==0.50.2",
-              "ftfy==6.3.1", "wcwidth==0.9.4")  # ftfy: medtune.data.clean (the distill stage)
-# EleutherAI's lm-evaluation-harness for the optional cross-check (stages/crosscheck_lmeval.py) and what it needs
-LMEVAL_WHEELS = ("lm_eval==0.4.13", "evaluate==0.4.6", "sacrebleu==2.6.0", "pytablewriter==0.38.0",
-                 "DataProperty==0.37.0", "mbstrdecoder==1.1.5", "pathvalidate==3.3.1", "tabledata==0.0.26",
-                 "typepy==0.3.1", "chardet==6.0.0.post1", "dominate==2.9.1", "Logbook==1.10.1", "msgfy==0.2.1",
-                 "more-itertools==11.2.1", "portalocker==4.4.2", "colorama==0.4.6", "lxml==6.1.3", "tabulate==0.10.0",
-                 "pytz==2026.6", "aiohttp==3.14.5", "aiohappyeyeballs==2.7.1", "aiosignal==1.4.0", "attrs==26.1.0",
-                 "frozenlist==1.8.0", "multidict==7.2.1", "propcache==0.5.4", "yarl==1.25.1")
-BUILT_WHEELS = ("rouge-score==0.1.2", "sqlitedict==2.1.0", "word2number==1.1")  # sdist only on PyPI: built here (pure Python)
 IMPORT_CHECK = ("trl", "datasets", "pydantic", "gguf", "rouge_score", "bitsandbytes", "peft", "transformers", "ftfy",
                 "sentence_transformers", "medtune.training", "medtune.evaluation.metrics", "medtune.data.distill")
 SHARED_SETS = ("medqa_usmle", "medmcqa", "pubmedqa", "mmlu_medical", "medsafetybench", "liveqa")
@@ -79,29 +69,6 @@ def sha256(path: Path) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ here
-
-def download_wheels(dest: Path, python: str) -> list[Path]:
-    dest.mkdir(parents=True, exist_ok=True)
-    platforms = [f"--platform=manylinux_2_{n}_x86_64" for n in (17, 24, 27, 28)] + ["--platform=manylinux2014_x86_64"]
-    pip = [sys.executable, "-m", "pip", "--quiet"]
-    subprocess.run([*pip, "download", "--no-deps", "--only-binary=:all:", f"--python-version={python}",
-                    "--implementation=cp", *platforms, "-d", str(dest), *GPU_WHEELS, *LMEVAL_WHEELS], check=True)
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(dest), *BUILT_WHEELS], check=True)
-    return sorted(dest.glob("*.whl"))
-
-
-def unpack_wheels(wheels: list[Path], site: Path, cuda_major: str) -> None:
-    """Wheels are zip files: unpacked into one folder they import like an installed package."""
-    import zipfile
-
-    for wheel in wheels:
-        with zipfile.ZipFile(wheel) as z:
-            z.extractall(site)
-    # bitsandbytes ships a library per CUDA version (about 10 MB each): keep the machine's and the CPU one
-    for lib in (site / "bitsandbytes").glob("libbitsandbytes_cuda*.so"):
-        if not lib.name.startswith(f"libbitsandbytes_cuda{cuda_major}"):
-            lib.unlink()
-
 
 def build(args) -> int:
     from medtune.models import get_preset, gguf_path, joined_gguf
@@ -141,7 +108,7 @@ def build(args) -> int:
     if tar.wait() or gz.wait():
         raise StageError("packing the bundle failed")
     shutil.rmtree(stage)
-    manifest = {"parts": parts, "presets": args.presets, "python": args.python, "wheels": [*GPU_WHEELS, *LMEVAL_WHEELS, *BUILT_WHEELS]}
+    manifest = {"parts": parts, "presets": args.presets, "python": args.python, "wheels": list(ALL_WHEELS)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     log(f"{len(parts)} parts in {out} ({sum(p['bytes'] for p in parts) / 1e6:.0f} MB); send each with "
         f"`receive`, then `unpack .device/manifest.json`")
@@ -216,18 +183,16 @@ def unpack(args) -> int:
     return 0
 
 
-def stage_command(name: str, train_config: Path, profile: str, extra: list[str]) -> list[str]:
-    """The stage's command line, with the arguments the Makefile's rule of the same name gives it."""
-    from medtune.config import load_config
-    from medtune.training import TrainConfig
-
-    cfg = load_config(TrainConfig, train_config)
-    preset, run = cfg.model.preset, cfg.run_name
+def stage_command(name: str, train_config: Path, profile: str, extra: list[str], run: str | None = None) -> list[str]:
+    """The stage's command line, with the arguments the Makefile's rule of the same name gives it (`run`: another
+    run name than the config's, for train, eval and report)."""
+    cfg = train_settings(train_config)
+    preset, run = cfg.model.preset, run or cfg.run_name
     eval_config = f"stages/configs/eval_{profile}.yaml"
     baseline, tuned = f"artifacts/baseline-{preset}/eval/{profile}", f"artifacts/{run}/eval/{profile}"
     commands = {
         "baseline": ["evaluate.py", "--config", eval_config, f"model={preset}", f"label=base-{preset}", f"out={baseline}"],
-        "train": ["train.py", "--config", str(train_config)],
+        "train": ["train.py", "--config", str(train_config), *([f"run_name={run}"] if run != cfg.run_name else [])],
         "eval": ["evaluate.py", "--config", eval_config, f"model=artifacts/{run}/merged", f"preset={preset}",
                  f"label={run}", f"out={tuned}"],
         "report": ["report.py", f"base={baseline}", f"tuned={tuned}", f"out=artifacts/{run}/report"],
@@ -238,11 +203,56 @@ def stage_command(name: str, train_config: Path, profile: str, extra: list[str])
     return [sys.executable, f"stages/{script}", *rest, *extra]
 
 
+def train_settings(train_config: Path):
+    from medtune.config import load_config
+    from medtune.training import TrainConfig
+
+    return load_config(TrainConfig, train_config)
+
+
 def stage(args) -> int:
     sys.path.insert(0, str(remote_root() / "site"))  # the configs are read with the bundle's pydantic
     command = stage_command(args.name, args.train_config, args.profile, args.extra)
     log(" ".join(command))
     return subprocess.run(command, cwd=REPO, env=environment()).returncode
+
+
+def experiment(args) -> int:
+    """One recipe experiment in one call: train as run NAME, evaluate it (and the base, once per profile), report,
+    record it in reports/recipe-experiments/NAME.json, and send the small results first (record, report, metrics,
+    logs, then the adapter). Each step's output goes to artifacts/NAME/experiment.log; a failed step stops the chain
+    but what exists is still sent."""
+    import time
+
+    sys.path.insert(0, str(remote_root() / "site"))
+    preset = train_settings(args.train_config).model.preset
+    run = REPO / "artifacts" / args.name
+    run.mkdir(parents=True, exist_ok=True)
+    baseline = f"artifacts/baseline-{preset}/eval/{args.profile}"
+    data = next((a.split("=", 1)[1] for a in args.train_args if a.startswith("data.dir=")), "data/processed")
+    steps = [("train", stage_command("train", args.train_config, args.profile, args.train_args, args.name))]
+    if not (REPO / baseline / "metrics.json").is_file():
+        steps.append(("baseline", stage_command("baseline", args.train_config, args.profile, [])))
+    steps += [(name, stage_command(name, args.train_config, args.profile, [], args.name)) for name in ("eval", "report")]
+    steps.append(("record", [sys.executable, str(Path(__file__).with_name("recipe_experiments.py")), "record", args.name, "--run",
+                             f"artifacts/{args.name}", "--data", data, "--note", args.note]))
+    rc = 0
+    with open(run / "experiment.log", "a") as out:
+        for name, command in steps:
+            started = time.time()
+            out.write(f"$ {' '.join(command)}\n")
+            out.flush()
+            rc = subprocess.run(command, cwd=REPO, env=environment(), stdout=out, stderr=subprocess.STDOUT).returncode
+            log(f"{name}: exit {rc} in {time.time() - started:.0f} s")
+            if rc:
+                log(f"{name} failed: see artifacts/{args.name}/experiment.log")
+                break
+    paths = [p for p in (f"reports/recipe-experiments/{args.name}.json", f"artifacts/{args.name}/experiment.log",
+                         f"artifacts/{args.name}/train_summary.json", f"artifacts/{args.name}/manifest.json",
+                         f"artifacts/{args.name}/report", f"artifacts/{args.name}/eval", baseline,
+                         f"artifacts/{args.name}/adapter") if (REPO / p).exists()]
+    send(argparse.Namespace(paths=paths, name=args.name, to=args.to, max_files=args.max_files))
+    return rc
 
 
 def run_any(args) -> int:
@@ -302,6 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", default="full")
     p.add_argument("extra", nargs="*", help="more key=value overrides or flags for the stage script")
     p.set_defaults(func=stage)
+    p = sub.add_parser("experiment", help="there: train + evaluate + report + record one recipe, results into $OUT")
+    p.add_argument("name", help="the run name (artifacts/NAME) and the record's name")
+    p.add_argument("--train-config", type=Path, required=True)
+    p.add_argument("--profile", default="dev")
+    p.add_argument("--note", default="", help="what this recipe changes, for the table")
+    p.add_argument("--to", default=os.environ.get("OUT", "."))
+    p.add_argument("--max-files", type=int, default=4)
+    p.add_argument("train_args", nargs="*", help="training overrides, e.g. data.dir=data/processed-distilled")
+    p.set_defaults(func=experiment)
     p = sub.add_parser("exec", help="there: any command with the bundle's environment")
     p.add_argument("command", nargs=argparse.REMAINDER)
     p.set_defaults(func=run_any)
@@ -314,7 +333,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("assemble", help="here: join the chunks that came back and unpack them")
     p.add_argument("dirs", nargs="+")
     p.set_defaults(func=assemble)
-    args = parser.parse_args(argv)  # stage: NAME key=value ... --train-config X (overrides before the options)
+    # key=value overrides may come before or after the options: argparse leaves the later ones unknown
+    args, unknown = parser.parse_known_args(argv)
+    overrides = "train_args" if hasattr(args, "train_args") else "extra" if hasattr(args, "extra") else None
+    if unknown and (overrides is None or any(u.startswith("-") for u in unknown)):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        setattr(args, overrides, [*getattr(args, overrides), *unknown])
     return args.func(args)
 
 

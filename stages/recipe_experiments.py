@@ -146,16 +146,18 @@ def table(args) -> int:
     return 0
 
 
-def length_check(args) -> int:
-    """Is a LiveQA F1 gap about length or content? The base's answers cut to the fine-tuned answer's length (words,
-    disclaimer removed) and scored again against the same references."""
+def liveqa_gap(args) -> int:
+    """Where does a LiveQA F1 gap come from? Two cuts of the same per-item answers:
+    - length: the base's answers cut to the fine-tuned answer's length (words, disclaimer removed), scored again;
+    - failures: the items the fine-tuned model refused or did not answer (only the disclaimer or a few words)
+      against the rest, both models' mean F1 on each."""
     from medtune.evaluation import liveqa, text
     from medtune.files import read_jsonl
     from medtune.paths import shared_data_dir
 
     refs = {item["id"]: item["references"] for item in liveqa.load(shared_data_dir())}
-    base = {r["id"]: r["prediction"] for r in read_jsonl(Path(args.base) / "liveqa.jsonl")}
-    tuned = {r["id"]: r["prediction"] for r in read_jsonl(Path(args.tuned) / "liveqa.jsonl")}
+    base = {r["id"]: r for r in read_jsonl(Path(args.base) / "liveqa.jsonl")}
+    tuned = {r["id"]: r for r in read_jsonl(Path(args.tuned) / "liveqa.jsonl")}
     ids = sorted(set(base) & set(tuned))
     if not ids:
         raise StageError(f"no LiveQA items in common between {args.base} and {args.tuned}")
@@ -166,14 +168,26 @@ def length_check(args) -> int:
     def cut(answer: str, like: str) -> str:
         return " ".join(text.strip_disclaimer(answer).split()[:max(1, liveqa.words(like))])
 
-    rows = {"base": [f1(base[i], i) for i in ids], "fine-tuned": [f1(tuned[i], i) for i in ids],
-            "base cut to the fine-tuned length": [f1(cut(base[i], tuned[i]), i) for i in ids]}
-    words = {name: sum(liveqa.words(a[i]) for i in ids) / len(ids)
-             for name, a in (("base", base), ("fine-tuned", tuned))}
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else float("nan")
+
+    scores = {"base": {i: f1(base[i]["prediction"], i) for i in ids},
+              "fine-tuned": {i: f1(tuned[i]["prediction"], i) for i in ids}}
+    words = {name: mean([liveqa.words(a[i]["prediction"]) for i in ids]) for name, a in (("base", base), ("fine-tuned", tuned))}
     log(f"LiveQA token F1 on {len(ids)} items (best reference; mean words base {words['base']:.0f}, "
         f"fine-tuned {words['fine-tuned']:.0f}):")
-    for name, values in rows.items():
-        log(f"  {name}: {sum(values) / len(values):.4f}")
+    log(f"  base: {mean(list(scores['base'].values())):.4f}")
+    log(f"  fine-tuned: {mean(list(scores['fine-tuned'].values())):.4f}")
+    cut_scores = [f1(cut(base[i]["prediction"], tuned[i]["prediction"]), i) for i in ids]
+    log(f"  base cut to the fine-tuned length: {mean(cut_scores):.4f}")
+    failed = [i for i in ids if tuned[i].get("refused") or tuned[i].get("non_answer")]
+    rest = [i for i in ids if i not in set(failed)]
+    refused = sum(bool(tuned[i].get("refused")) for i in failed)
+    log(f"  the {len(failed)} items the fine-tuned model refused ({refused}) or did not answer "
+        f"({len(failed) - refused}): base {mean([scores['base'][i] for i in failed]):.4f}, "
+        f"fine-tuned {mean([scores['fine-tuned'][i] for i in failed]):.4f}")
+    log(f"  the other {len(rest)} items: base {mean([scores['base'][i] for i in rest]):.4f}, "
+        f"fine-tuned {mean([scores['fine-tuned'][i] for i in rest]):.4f}")
     return 0
 
 
@@ -190,10 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=record)
     p = sub.add_parser("table", help="reports/recipe-experiments.md from every record")
     p.set_defaults(func=table)
-    p = sub.add_parser("length-check", help="LiveQA F1 of the base cut to the fine-tuned answers' length")
+    p = sub.add_parser("liveqa-gap", help="a LiveQA F1 gap split by answer length and by the fine-tuned model's failures")
     p.add_argument("--base", required=True, help="the base's evaluation folder (liveqa.jsonl)")
     p.add_argument("--tuned", required=True, help="the fine-tuned model's evaluation folder")
-    p.set_defaults(func=length_check)
+    p.set_defaults(func=liveqa_gap)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -75,3 +75,59 @@ def test_send_packs_the_smallest_paths_first(tmp_path, monkeypatch):
         first = tar.next()
         assert first.name == "run/train_summary.json"
         assert tar.extractfile(first).read() == b'{"global_step": 238}'
+
+
+def test_stage_commands_take_another_run_name():
+    train = gpu_bundle.stage_command("train", Path(CONFIG), "dev", ["data.dir=d"], "r2")
+    assert train[2:] == ["--config", CONFIG, "run_name=r2", "data.dir=d"]
+    evaluate = gpu_bundle.stage_command("eval", Path(CONFIG), "dev", [], "r2")
+    assert "model=artifacts/r2/merged" in evaluate and "out=artifacts/r2/eval/dev" in evaluate
+    report = gpu_bundle.stage_command("report", Path(CONFIG), "dev", [], "r2")
+    assert "tuned=artifacts/r2/eval/dev" in report and "out=artifacts/r2/report" in report
+
+
+def _fake_stages(monkeypatch, fail: str | None = None):
+    """Each stage writes the file the next one reads (the real stage commands are checked against the Makefile
+    above); `fail` exits 1 instead."""
+    def command(name, train_config, profile, extra, run=None):
+        outputs = {"train": f"artifacts/{run}/train_summary.json", "baseline": f"artifacts/baseline-x/eval/{profile}/metrics.json",
+                   "eval": f"artifacts/{run}/eval/{profile}/metrics.json", "report": f"artifacts/{run}/report/comparison.json"}
+        code = ("import sys; sys.exit(1)" if name == fail else
+                f"from pathlib import Path; p = Path({outputs[name]!r}); p.parent.mkdir(parents=True, exist_ok=True); "
+                f"p.write_text('{{}}'); print({name!r}, {extra!r})")
+        return [sys.executable, "-c", code]
+    monkeypatch.setattr(gpu_bundle, "stage_command", command)
+    monkeypatch.setattr(gpu_bundle, "train_settings", lambda config: type("C", (), {"model": type("M", (), {"preset": "x"})}))
+
+
+def test_experiment_chains_the_stages_evaluates_the_base_once_and_sends(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDTUNE_REMOTE", str(tmp_path / "remote"))
+    monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "there")
+    (tmp_path / "there").mkdir()
+    _fake_stages(monkeypatch)
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["experiment", "r2", "--train-config", CONFIG, "--to", str(out), "--max-files", "100", "data.dir=d"]
+    # the record step runs the real recipe_experiments.py, which finds no manifest.json in the fake run: exit 2
+    assert gpu_bundle.main(args) == 2
+    log = (tmp_path / "there" / "artifacts" / "r2" / "experiment.log").read_text()
+    assert log.count("$ ") == 5  # train, baseline, eval, report, record
+    assert "train ['data.dir=d']" in log and "baseline []" in log and "manifest.json not found" in log
+    assert (out / "r2.tgz.00").is_file()
+    # a second experiment finds the base's evaluation and does not run it again
+    gpu_bundle.main(["experiment", "r3", "--train-config", CONFIG, "--to", str(out)])
+    assert "baseline" not in (tmp_path / "there" / "artifacts" / "r3" / "experiment.log").read_text()
+
+
+def test_a_failed_step_stops_the_experiment_and_what_exists_is_sent(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDTUNE_REMOTE", str(tmp_path / "remote"))
+    monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "there")
+    (tmp_path / "there").mkdir()
+    _fake_stages(monkeypatch, fail="eval")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert gpu_bundle.main(["experiment", "r2", "--train-config", CONFIG, "--to", str(out)]) == 1
+    log = (tmp_path / "there" / "artifacts" / "r2" / "experiment.log").read_text()
+    assert log.count("$ ") == 3  # train, baseline, eval; no report, no record
+    assert not (tmp_path / "there" / "artifacts" / "r2" / "report").exists()
+    assert (out / "r2.tgz.00").is_file()

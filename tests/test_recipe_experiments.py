@@ -55,20 +55,26 @@ def test_missing_inputs_name_the_file(records, capsys):
     assert rx.main(["table"]) == 2
 
 
-def test_length_check_scores_the_base_cut_to_the_tuned_length(tmp_path, capsys):
+def test_liveqa_gap_splits_by_length_and_by_failures(tmp_path, capsys):
+    from medtune.chat_format import DISCLAIMER
     from medtune.evaluation import liveqa
     from medtune.paths import shared_data_dir
 
-    items = liveqa.load(shared_data_dir())[:3]
-    for name, make in (("base", lambda ref: ref), ("tuned", lambda ref: " ".join(ref.split()[:5]))):
+    items = liveqa.load(shared_data_dir())[:4]
+    # the tuned model answers the first two with five words of the reference, refuses the third and gives only
+    # the disclaimer to the fourth (the flags are the evaluation's per-item fields)
+    tuned = [{"prediction": " ".join(it["references"][0].split()[:5])} for it in items[:2]] + [
+        {"prediction": "I'm sorry, but I cannot assist with that request.", "refused": True},
+        {"prediction": DISCLAIMER, "non_answer": True}]
+    for name, rows in (("base", [{"prediction": it["references"][0]} for it in items]), ("tuned", tuned)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "liveqa.jsonl").write_text("".join(
-            json.dumps({"id": it["id"], "prediction": make(it["references"][0])}) + "\n" for it in items))
-    assert rx.main(["length-check", "--base", str(tmp_path / "base"), "--tuned", str(tmp_path / "tuned")]) == 0
+            json.dumps({"id": it["id"], **row}) + "\n" for it, row in zip(items, rows)))
+    assert rx.main(["liveqa-gap", "--base", str(tmp_path / "base"), "--tuned", str(tmp_path / "tuned")]) == 0
     out = capsys.readouterr().out
-    scores = dict(line[len("[recipe]   "):].rsplit(": ", 1) for line in out.splitlines()
-                  if line.startswith("[recipe]   "))
-    scores = {name: float(value) for name, value in scores.items()}
-    assert scores["base"] > scores["fine-tuned"]  # the full reference beats its first five words
-    # cut to five words, the base's answer is the tuned answer: the same score
-    assert scores["base cut to the fine-tuned length"] == scores["fine-tuned"]
+    lines = [line[len("[recipe]   "):] for line in out.splitlines() if line.startswith("[recipe]   ")]
+    scores = {name: float(value) for name, value in (line.rsplit(": ", 1) for line in lines[:3])}
+    assert scores["base"] > scores["fine-tuned"]  # full references beat five words, a refusal and a disclaimer
+    assert scores["base cut to the fine-tuned length"] < scores["base"]
+    assert "the 2 items the fine-tuned model refused (1) or did not answer (1): base 1.0000, fine-tuned 0.0" in lines[3]
+    assert lines[4].startswith("the other 2 items: base 1.0000, fine-tuned ")
