@@ -37,7 +37,8 @@ MAX_TOKENS = 96
 
 
 class RecordingRelay(ThreadingHTTPServer):
-    """Passes POSTs through to `upstream` as they stream (chunked), keeping each request body and streamed answer."""
+    """Passes POSTs through to `upstream` as they stream (chunked), keeping each chat request's body and streamed
+    answer (a /tokenize call counted as an answer would end a wait for the chat answer early)."""
 
     def __init__(self, upstream: str):
         self.upstream, self.requests, self.answers = upstream, [], []
@@ -66,8 +67,9 @@ class _RelayHandler(BaseHTTPRequestHandler):
             self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
-        self.server.answers.append(_streamed_text(raw.decode()))
-        self.server.requests.append(request)  # last: a test that sees the request also sees its answer
+        if self.path.endswith("/chat/completions"):  # not the client's /tokenize calls, which come first
+            self.server.answers.append(_streamed_text(raw.decode()))
+            self.server.requests.append(request)  # last: a test that sees the request also sees its answer
 
     def log_message(self, *args):
         pass

@@ -1,7 +1,7 @@
 """Self-distillation of training answers: the base model rewrites each reference answer in its own words.
 
 Fine-tuning on MedQuAD's answers taught the 1.5B model a shorter register than its own (LiveQA answers 166 -> 80
-words; word for word as good, so the F1 gap was length: reports/2026-12-03-qwen2.5-coder-1.5b/README.md). Training
+words, and a few answers that are the disclaimer alone: reports/2026-12-03-qwen2.5-coder-1.5b/README.md). Training
 on the base model's own phrasing of the same facts keeps its voice ("Self-Distillation Bridges Distribution Gap in
 Language Model Fine-Tuning", Yang et al., ACL 2024). A rewrite replaces the reference only when it keeps the facts
 and adds no number or contact detail of its own; every other row keeps its reference, counted by reason.
