@@ -24,6 +24,19 @@ def test_key_points_block_and_boilerplate_lines_are_removed():
     assert clean_answer(text) == "Anal cancer is a disease in which malignant cells form in the tissues of the anus."
 
 
+def test_source_credits_and_pointers_to_links_are_removed_but_medical_links_stay():
+    text = ("Once the leukemia is in remission, you need more treatment. NIH: National Cancer Institute\n"
+            "An article provides more on treatment at the following link. Please click here for a list of trials. "
+            "You can read more on the GARD web page about this condition. Top of Page\n"
+            "See the Treatment Options section that follows for links to current trials. These have been retrieved "
+            "from NCI's listing of clinical trials.\n"
+            "- Wear clothes that cover your arms - Close unscreened doors NIH: National Institute on Aging\n"
+            "There is a link between smoking and lung cancer. Visit the dentist routinely.")
+    assert clean_answer(text) == ("Once the leukemia is in remission, you need more treatment.\n"
+                                  "- Wear clothes that cover your arms - Close unscreened doors\n"
+                                  "There is a link between smoking and lung cancer. Visit the dentist routinely.")
+
+
 def test_repeated_sections_and_leading_question_are_removed():
     text = ("How might this condition be treated? Scientists explore how to - promote regeneration of nerve cells "
             "- prevent the effects of aging on smell. promote regeneration of nerve cells prevent the effects of "

@@ -33,6 +33,16 @@ BOILERPLATE_LINE = re.compile(
     r"source: .*|medlineplus .*|on this page.*|what to ask your doctor.*)\s*$",
     re.IGNORECASE,
 )
+# MedlinePlus's source credit ("NIH: National Cancer Institute"), wherever it ends a line, often right after the
+# last sentence or list item: the model appended such credits to its own answers, an invented source.
+SOURCE_CREDIT = re.compile(r"[ \t]*\bNIH:[ \t][^\n]*$", re.MULTILINE)
+# A sentence that points to a link, button, page or section that a chat answer does not have.
+FURNITURE_SENTENCE = re.compile(
+    r"\bclick\b|\b(?:the following|this|these)\s+links?\b|\blinks?\s+(?:below|above)\b|\bfor links?\b|"
+    r"\b(?:visit|see|use|follow)\s+the\s+links?\b|\bweb\s?(?:site|page)s?\b|\bsection that follows\b|"
+    r"\bretrieved from\b|\btop of page\b|\bon this page\b",
+    re.IGNORECASE,
+)
 # A leading sentence that restates a question ("How might X be treated?"), as GARD answers do; also when it is
 # all that is left (a GARD symptoms answer whose phenotype table was cut: the model learned to echo the question).
 LEADING_QUESTION = re.compile(r"^\s*[^.!?\n]{3,200}\?(?:\s+(?=[A-Z])|\s*$)")
@@ -85,12 +95,14 @@ def strip_key_points_block(text: str) -> str:
 
 
 def clean_answer(text: str) -> str:
-    """Clean one answer: Unicode, boilerplate lines, contact details, repeated sentences, whitespace."""
+    """Clean one answer: Unicode, boilerplate lines, contact details and web-page furniture (whole sentences),
+    repeated sentences, whitespace."""
     text = normalize_unicode(text)
     text = strip_key_points_block(text)
     text = strip_phenotype_table(text)
     text = LEADING_QUESTION.sub("", text, count=1)
     text = SECTION_LABEL.sub("", text, count=1)
+    text = SOURCE_CREDIT.sub("", text)
     contacts = has_contact_details(text)  # one search per answer; per sentence only when needed
     kept_lines: list[str] = []
     seen_text = ""  # normal form of everything kept so far, to spot repeated sections
@@ -102,7 +114,7 @@ def clean_answer(text: str) -> str:
             continue
         sentences = []
         for sentence in split_sentences(line):
-            if contacts and has_contact_details(sentence):
+            if (contacts and has_contact_details(sentence)) or FURNITURE_SENTENCE.search(sentence):
                 continue
             norm = _normal_form(sentence)
             if len(norm) > 40 and norm in seen_text:
