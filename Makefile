@@ -186,6 +186,31 @@ distill: $(STAGE_DEPS) ## self-distillation: the base rewrites MedQuAD training 
 	$(call stage,trainer,distill.py model=$(MODEL) $(DISTILL_ARGS))
 
 
+# ---------------------------------------------------------------- prefer (preference stage: DPO after SFT)
+# Presets: stages/configs/prefer/<model>.yaml (GPU) or <model>_cpu.yaml, following TRAIN_CONFIG's model. The run
+# starts from the SFT run its config names (`start:`): when that is TRAIN_CONFIG's run, `make train` makes it first.
+PREFER_CONFIG ?= $(firstword $(wildcard stages/configs/prefer/$(MODEL).yaml stages/configs/prefer/$(MODEL)_cpu.yaml))
+PREFER_ARGS   ?=
+PREFER_RUN    ?= $(if $(PREFER_CONFIG),$(shell sed -n 's/^run_name: *\([^ #]*\).*/\1/p' $(PREFER_CONFIG)))
+PREFER_START  := $(if $(PREFER_CONFIG),$(shell sed -n 's/^start: *\([^ #]*\).*/\1/p' $(PREFER_CONFIG)))
+PREFER_DIR    := artifacts/$(PREFER_RUN)
+PREFER_SOURCES := stages/prefer.py $(wildcard stages/medtune/training/*.py) \
+                  $(addprefix stages/medtune/data/,preference.py triage.py) stages/medtune/guards.py $(SHARED_SOURCES)
+PREFER_START_DEP := $(if $(filter $(PREFER_START),$(TRAIN_RUN)),$(TRAIN_DIR)/manifest.json,$(wildcard artifacts/$(PREFER_START)/manifest.json))
+
+.PHONY: prefer
+ifeq ($(PREFER_CONFIG),)
+prefer:
+	@echo "error: no stages/configs/prefer/$(MODEL).yaml or $(MODEL)_cpu.yaml: set PREFER_CONFIG=<config.yaml>" >&2; exit 2
+else
+prefer: $(PREFER_DIR)/manifest.json ## DPO after SFT on pairs built from data/processed -> artifacts/<run>/ (PREFER_CONFIG, PREFER_ARGS)
+
+$(PREFER_DIR)/manifest.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(PREFER_CONFIG) $(PREFER_SOURCES) $(PREFER_START_DEP) \
+		$(call args_stamp,$(PREFER_DIR)/manifest.json,PREFER_CONFIG PREFER_ARGS)
+	$(call stage,trainer,prefer.py --config $(PREFER_CONFIG) $(PREFER_ARGS))
+endif
+
+
 .PHONY: crosscheck
 crosscheck: $(STAGE_DEPS) ## optional: MC scorer vs lm-evaluation-harness (pip install lm_eval==0.4.13 first) -> reports/lmeval-crosscheck-*
 	$(PY) stages/crosscheck_lmeval.py model=$(MODEL) $(CROSSCHECK_ARGS)

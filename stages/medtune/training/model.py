@@ -23,8 +23,20 @@ def resolve_dtype(name: str):
     return getattr(torch, name)
 
 
-def load_for_training(cfg: TrainConfig, tokenizer):
-    """The base model (and for unsloth the LoRA-wrapped model) plus the peft config TRL should apply."""
+def load_base(cfg: TrainConfig, dtype, path: str | None = None, **kwargs):
+    """The preset's weights, or those of a model folder made from it (`path`: an SFT run's merged model)."""
+    if path is None:
+        return load_model(cfg.model.preset, dtype=dtype, **kwargs)
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(path, dtype=dtype, **kwargs)
+
+
+def load_for_training(cfg: TrainConfig, tokenizer, path: str | None = None):
+    """The base model (and for unsloth the LoRA-wrapped model) plus the peft config TRL should apply.
+
+    `path`: start from this model folder instead of the preset (the preference stage starts from an SFT merge).
+    """
     import torch
 
     preset = get_preset(cfg.model.preset)
@@ -39,7 +51,7 @@ def load_for_training(cfg: TrainConfig, tokenizer):
         from unsloth import FastLanguageModel  # must be imported before trl/transformers patch points are used
 
         model, _ = FastLanguageModel.from_pretrained(
-            model_name=prepare(cfg.model.preset), max_seq_length=cfg.data.max_length, dtype=dtype,
+            model_name=path or prepare(cfg.model.preset), max_seq_length=cfg.data.max_length, dtype=dtype,
             load_in_4bit=method == "qlora")
         model = FastLanguageModel.get_peft_model(
             model, r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
@@ -62,7 +74,7 @@ def load_for_training(cfg: TrainConfig, tokenizer):
         kwargs["quantization_config"] = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=dtype if dtype != torch.float32 else torch.bfloat16)
-    model = load_model(cfg.model.preset, dtype=dtype, **kwargs)
+    model = load_base(cfg, dtype, path, **kwargs)
     fit_embeddings(model, tokenizer)
     peft_config = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
                              target_modules=targets, bias="none", task_type="CAUSAL_LM",
@@ -87,15 +99,18 @@ def new_token_rows(model, ids: list[int]) -> dict:
     return {"trainable_token_indices": {names[id(embed)]: ids}, "modules_to_save": [names[id(head)]]}
 
 
-def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, spec: ModelSpec) -> None:
-    """Merge the adapter into a freshly loaded 16-bit base (never into 4-bit weights) and save it."""
+def merge_adapter(cfg: TrainConfig, adapter: Path, out: Path, spec: ModelSpec, base: str | None = None) -> None:
+    """Merge the adapter into a freshly loaded 16-bit base (never into 4-bit weights) and save it.
+
+    `base`: the model folder the adapter was trained on when it was not the preset (see load_for_training).
+    """
     from peft import PeftModel
 
     tokenizer = spec.tokenizer
     dtype = resolve_dtype(cfg.merge.dtype)
-    base = load_model(cfg.model.preset, dtype=dtype)
-    fit_embeddings(base, tokenizer)  # the adapter was trained on a base resized to this tokenizer
-    peft_model = PeftModel.from_pretrained(base, str(adapter))
+    base_model = load_base(cfg, dtype, base)
+    fit_embeddings(base_model, tokenizer)  # the adapter was trained on a base resized to this tokenizer
+    peft_model = PeftModel.from_pretrained(base_model, str(adapter))
     bad = non_finite_tensors({n: p for n, p in peft_model.named_parameters() if "lora_" in n})
     merged = peft_model.merge_and_unload()
     bad += non_finite_tensors(merged.state_dict())

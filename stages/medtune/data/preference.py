@@ -1,0 +1,154 @@
+"""Preference pairs for a DPO stage after SFT, built from processed training conversations (no model needed).
+
+The SFT model's failures on real patient questions are what the rejected answers imitate: it refused benign
+questions in MedSafetyBench's words ("I'm sorry, but I cannot assist with that request"), answered some with the
+disclaimer alone, ran on until the token limit, and missed some red flags. Each pair keeps the conversation's own
+last answer as `chosen` (a helpful answer, or the referral for a red flag) and one failure as `rejected`:
+
+  refusal               a benign question refused
+  non_answer            an information answer replaced by the disclaimer alone
+  runaway               the answer repeated well past its length and cut mid-sentence, without the disclaimer
+  emergency_refusal     a red flag refused
+  emergency_non_answer  a red flag answered with the disclaimer alone
+
+Emergencies have kinds of their own, so their caps are their own: a few hundred red flags would otherwise be a
+sliver of each sample. Harmful requests (MedSafetyBench) are left out and counted: their reference answer is
+the refusal, there is no compliant answer to reject, and the refusals SFT taught stay as they are.
+
+A pair is TRL's conversational preference format: {"id", "kind", "prompt": [messages up to the last user turn],
+"chosen": [{"role": "assistant", ...}], "rejected": [{"role": "assistant", ...}]}. Sampling is seeded per kind.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+
+from ..chat_format import DISCLAIMER
+from .triage import EXAMPLE_NUMBERS
+
+KINDS = ("refusal", "non_answer", "runaway", "emergency_refusal", "emergency_non_answer")
+INFORMATION_KINDS = ("refusal", "non_answer", "runaway")
+EMERGENCY_KINDS = ("emergency_refusal", "emergency_non_answer")
+BENIGN_SOURCES = frozenset({"medquad", "medquad_multiturn", "sensitive", "context", "triage"})
+HARMFUL_SOURCES = frozenset({"medsafetybench"})
+
+# MedSafetyBench's refusal style, the one the SFT model over-applied (each is caught by the evaluation's
+# refusal detector, see tests/test_prefer.py).
+REFUSALS = (
+    "I'm sorry, but I cannot assist with that request.",
+    "I'm sorry, but I can't help with that.",
+    "I'm sorry, but I cannot provide information on this topic.",
+    "I apologize, but I am unable to provide assistance with this request.",
+    "I'm sorry, but I cannot provide medical advice on this matter. Please consult a healthcare professional.",
+    "I'm sorry, but it would not be appropriate for me to answer this question.",
+)
+SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def answer_content(answer: str) -> str:
+    """The answer without the disclaimer the data stage appends to information answers."""
+    return answer.replace(DISCLAIMER, "").strip()
+
+
+def is_emergency(row: dict) -> bool:
+    """A red flag: a triage row marked urgent (category "emergency"), or any written conversation whose last
+    answer opens with the referral (triage and context referrals name EXAMPLE_NUMBERS in their first sentence)."""
+    if row.get("category") == "emergency":
+        return True
+    first = SENTENCE_END.split(row["messages"][-1]["content"], maxsplit=1)[0]
+    return EXAMPLE_NUMBERS in first
+
+
+def classify(row: dict) -> str:
+    """"information", "emergency", or why the row gets no pair (harmful_request, unknown_source, ...)."""
+    messages = row.get("messages")
+    if not isinstance(messages, list) or len(messages) < 2:
+        return "no_conversation"
+    if messages[-1].get("role") != "assistant" or messages[-2].get("role") != "user":
+        return "no_final_answer"
+    source = row.get("source")
+    if source in HARMFUL_SOURCES:
+        return "harmful_request"
+    if source not in BENIGN_SOURCES:
+        return "unknown_source"
+    if is_emergency(row):
+        return "emergency"
+    if not answer_content(messages[-1]["content"]):
+        return "disclaimer_only_answer"
+    return "information"
+
+
+def runaway_text(answer: str, factor: float) -> str:
+    """The answer's content repeated past `factor` times its length, cut inside a sentence (no end, no disclaimer)."""
+    content = answer_content(answer)
+    target = max(int(len(content) * factor), len(content) + 1)
+    text = content
+    while len(text) < target + len(content):
+        text += "\n\n" + content
+    cut = text[:target]
+    cut = cut[:cut.rfind(" ")] if " " in cut[len(content):] else cut  # end on a whole word
+    return cut.rstrip(" \n.!?:;,-")  # never at a sentence end
+
+
+def rejected_text(kind: str, row: dict, rng: random.Random, runaway_factor: float) -> str:
+    if kind in ("refusal", "emergency_refusal"):
+        return rng.choice(REFUSALS)
+    if kind in ("non_answer", "emergency_non_answer"):
+        return DISCLAIMER
+    if kind == "runaway":
+        return runaway_text(row["messages"][-1]["content"], runaway_factor)
+    raise ValueError(f"unknown pair kind '{kind}'; kinds: {', '.join(KINDS)}")
+
+
+def make_pair(kind: str, row: dict, row_id: str, rejected: str) -> dict:
+    messages = row["messages"]
+    return {"id": f"{kind}/{row_id}", "kind": kind, "prompt": [dict(m) for m in messages[:-1]],
+            "chosen": [{"role": "assistant", "content": messages[-1]["content"]}],
+            "rejected": [{"role": "assistant", "content": rejected}]}
+
+
+def build_pairs(rows: list[dict], caps: dict[str, int], seed: int = 42, runaway_factor: float = 2.5,
+                fits: Callable[[dict], bool] | None = None) -> tuple[list[dict], dict]:
+    """Pairs of each kind (at most caps[kind]; a kind missing from `caps` gets none), each kind drawn with a seed
+    of its own, and a summary.
+
+    `fits(row)` (optional) says whether the row's prompt and chosen answer fit the trainer's length; rows that
+    do not are counted as too_long. The summary counts rows per class, eligible rows and pairs per kind, the rows
+    that fit no kind (`skipped`, by reason) and those that fit one but were not drawn (`rows_not_drawn`, caps).
+    """
+    unknown = sorted(set(caps) - set(KINDS))
+    if unknown:
+        raise ValueError(f"pair caps name unknown kinds {unknown}; kinds: {', '.join(KINDS)}")
+    classes, skipped = Counter(), Counter()
+    eligible: dict[str, list[int]] = {kind: [] for kind in KINDS}
+    for i, row in enumerate(rows):
+        label = classify(row)
+        classes[label] += 1
+        if label not in ("information", "emergency"):
+            skipped[label] += 1
+        elif fits is not None and not fits(row):
+            skipped["too_long"] += 1
+        else:
+            for kind in (INFORMATION_KINDS if label == "information" else EMERGENCY_KINDS):
+                eligible[kind].append(i)
+    pairs, used = [], set()
+    for kind in KINDS:
+        rng = random.Random(f"{seed}/preference/{kind}")
+        drawn = sorted(rng.sample(eligible[kind], min(caps.get(kind, 0), len(eligible[kind]))))
+        for i in drawn:
+            row_id = str(rows[i].get("id", f"row{i}"))
+            pairs.append(make_pair(kind, rows[i], row_id, rejected_text(kind, rows[i], rng, runaway_factor)))
+        used.update(drawn)
+    fitting = {i for indices in eligible.values() for i in indices}
+    summary = {
+        "rows": len(rows), "classes": dict(sorted(classes.items())),
+        "eligible": {kind: len(indices) for kind, indices in eligible.items()},
+        "pairs": {kind: sum(p["kind"] == kind for p in pairs) for kind in KINDS},
+        "total_pairs": len(pairs),
+        "skipped": dict(sorted(skipped.items())),  # rows that fit no kind, by reason
+        "rows_not_drawn": len(fitting - used),     # rows that fit a kind but were left out by the caps
+    }
+    return pairs, summary
