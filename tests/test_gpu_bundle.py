@@ -29,7 +29,7 @@ def make_line(target: str, script: str) -> list[str]:
 
 @pytest.mark.parametrize("name,target,script", [("baseline", "baseline", "evaluate.py"), ("train", "train", "train.py"),
                                                 ("eval", "eval", "evaluate.py"), ("report", "report", "report.py"),
-                                                ("distill", "distill", "distill.py")])
+                                                ("distill", "distill", "distill.py"), ("prefer", "prefer", "prefer.py")])
 def test_stage_commands_match_the_makefile(name, target, script):
     command = gpu_bundle.stage_command(name, Path(CONFIG), "full", [])
     assert command[1] == f"stages/{script}"
