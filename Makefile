@@ -92,7 +92,8 @@ all: data train baseline eval report export chat-demo ## run the whole pipeline 
 
 data: $(PROCESSED)/manifest.json ## clean, deduplicate, decontaminate and split the medical data
 
-DATA_SOURCES := stages/data.py $(wildcard stages/medtune/data/*.py) $(SHARED_SOURCES)
+# distill.py and preference.py build the inputs of later stages (distill, prefer) from data/processed: not make data's
+DATA_SOURCES := stages/data.py $(filter-out %/distill.py %/preference.py,$(wildcard stages/medtune/data/*.py)) $(SHARED_SOURCES)
 DATA_INPUTS  := $(wildcard $(MEDTUNE_SHARED_DATA)/*/*.jsonl)
 $(PROCESSED)/manifest.json: $(STAGE_DEPS) $(DATA_CONFIG) $(DATA_SOURCES) $(DATA_INPUTS) \
 		$(call args_stamp,$(PROCESSED)/manifest.json,DATA_CONFIG DATA_ARGS MEDTUNE_SHARED_DATA)
