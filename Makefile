@@ -121,8 +121,8 @@ BENCH_ARGS    ?=
 # stages/configs/accelerate/$(ACCELERATE_CONFIG).yaml: ddp (a copy of the model per GPU) or fsdp_lora
 # (parameters sharded over the GPUs, for presets that do not fit one). batch_size is per process: the log
 # states the global batch. TRAIN_PORT is the processes' rendezvous port on 127.0.0.1.
-TRAIN_SOURCES := stages/train.py $(wildcard stages/medtune/training/*.py) \
-                 stages/medtune/guards.py $(SHARED_SOURCES)
+TRAIN_SOURCES := stages/train.py $(filter-out %/prefer.py %/prefer_config.py,$(wildcard stages/medtune/training/*.py)) \
+                 stages/medtune/guards.py $(SHARED_SOURCES)   # the preference stage's modules are not training's
 NPROC             ?= 1
 ACCELERATE_CONFIG ?= ddp
 TRAIN_PORT        ?= 29500
