@@ -79,15 +79,21 @@ def tokenize_conversation(tokenizer, messages: list[dict], end_of_turn: str,
     return {"input_ids": input_ids, "labels": labels}
 
 
-def load_split(path: Path, tokenizer, end_of_turn: str, max_length: int, limit: int | None,
-               seed: int, dropped: dict[str, int], overlong: str = "truncate") -> list[dict]:
-    """Tokenized rows of one processed split; rows with no trainable token are counted in `dropped`."""
+def read_conversations(path: Path) -> list[dict]:
+    """The rows of a processed split, each one's messages checked (errors name the file and line)."""
     rows = list(read_jsonl(path, required={"messages": list}))
     for lineno, row in enumerate(rows, start=1):
         try:
             validate_messages(row["messages"], where=f"{path}:{lineno}")
         except ValueError as e:
             raise InputError(str(e)) from None
+    return rows
+
+
+def load_split(path: Path, tokenizer, end_of_turn: str, max_length: int, limit: int | None,
+               seed: int, dropped: dict[str, int], overlong: str = "truncate") -> list[dict]:
+    """Tokenized rows of one processed split; rows with no trainable token are counted in `dropped`."""
+    rows = read_conversations(path)
     if limit is not None and limit < len(rows):
         random.Random(seed).shuffle(rows)  # a seeded random subset; tokenized only until `limit` rows are kept
     out = []

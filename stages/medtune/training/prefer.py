@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 from ..attention import disable_cudnn_attention
-from ..chat_format import accepts_system_role, fold_system_prompt, render, validate_messages
+from ..chat_format import accepts_system_role, fold_system_prompt, render
 from ..data.preference import KINDS, build_pairs
-from ..files import InputError, atomic_dir, make_manifest, read_jsonl, write_json, write_jsonl
+from ..files import atomic_dir, make_manifest, write_json, write_jsonl
 from ..guards import NonFiniteGuard, NonFiniteTraining, divergence_message
-from ..labels import TrainError
+from ..labels import TrainError, read_conversations
 from ..model_spec import resolve_model
 from ..models import PRESETS, get_preset, preset_of, prepare, record_source
 from ..paths import artifacts_dir, data_dir, repo_path
@@ -53,13 +53,7 @@ def start_folder(cfg: PreferConfig) -> str | None:
 def read_rows(path: Path) -> list[dict]:
     if not path.is_file():
         raise TrainError(f"{path} not found: run `make data` first (or set data.dir=...)")
-    rows = list(read_jsonl(path, required={"messages": list}))
-    for lineno, row in enumerate(rows, start=1):
-        try:
-            validate_messages(row["messages"], where=f"{path}:{lineno}")
-        except ValueError as e:
-            raise InputError(str(e)) from None
-    return rows
+    return read_conversations(path)
 
 
 def make_pairs(cfg: PreferConfig, tokenizer) -> tuple[list[dict], list[dict], dict, dict[str, Path]]:
