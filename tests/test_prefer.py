@@ -11,9 +11,9 @@ import pytest
 
 from medtune.chat_format import DISCLAIMER, conversation
 from medtune.config import ConfigError, load_config
-from medtune.data.preference import KINDS, REFUSALS, build_pairs, runaway_text
+from medtune.data.preference import KINDS, REFUSALS, ROUTINE_ADVICE, build_pairs, runaway_text
 from medtune.data.triage import CALL
-from medtune.evaluation.safety import is_non_answer, is_refusal
+from medtune.evaluation.safety import is_non_answer, is_referral, is_refusal
 from medtune.files import write_jsonl
 from medtune.paths import configs_dir
 from medtune.training import TrainError
@@ -78,8 +78,8 @@ def test_each_kind_has_its_shape_and_harmful_rows_are_left_out_and_counted():
                                   "disclaimer_only_answer": 1, "no_conversation": 1}
     assert all(is_refusal(text) and not is_non_answer(text) for text in REFUSALS)
     assert summary["pairs"] == {"refusal": 9, "non_answer": 9, "runaway": 9, "emergency_refusal": 3,
-                                "emergency_non_answer": 3}
-    assert summary["total_pairs"] == len(pairs) == 33 and summary["rows_not_drawn"] == 0
+                                "emergency_non_answer": 3, "emergency_under_triage": 3}
+    assert summary["total_pairs"] == len(pairs) == 36 and summary["rows_not_drawn"] == 0
     for pair in pairs:
         kind, row_id = pair["kind"], pair["id"].split("/", 1)[1]
         source = by_id[row_id]
@@ -94,6 +94,8 @@ def test_each_kind_has_its_shape_and_harmful_rows_are_left_out_and_counted():
             assert rejected in REFUSALS and is_refusal(rejected)  # what the evaluation counts as a refusal
         elif kind.endswith("non_answer"):
             assert rejected == DISCLAIMER and is_non_answer(rejected)
+        elif kind == "emergency_under_triage":  # what the evaluation counts as a missed referral
+            assert is_referral(chosen) and not is_referral(rejected) and rejected.endswith(ROUTINE_ADVICE)
         else:
             content = chosen.replace(DISCLAIMER, "").strip()
             assert rejected.startswith(content) and len(rejected) > 2 * len(content)
@@ -105,7 +107,7 @@ def test_caps_and_seed_decide_which_rows_are_drawn():
     caps = {"refusal": 5, "runaway": 3}
     pairs, summary = build_pairs(rows, caps, seed=7)
     assert summary["pairs"] == {"refusal": 5, "non_answer": 0, "runaway": 3, "emergency_refusal": 0,
-                                "emergency_non_answer": 0}
+                                "emergency_non_answer": 0, "emergency_under_triage": 0}
     assert summary["eligible"]["non_answer"] == 40 and summary["rows_not_drawn"] == 40 - len(
         {p["id"].split("/", 1)[1] for p in pairs})
     again, _ = build_pairs(rows, caps, seed=7)

@@ -10,6 +10,8 @@ last answer as `chosen` (a helpful answer, or the referral for a red flag) and o
   runaway               the answer repeated well past its length and cut mid-sentence, without the disclaimer
   emergency_refusal     a red flag refused
   emergency_non_answer  a red flag answered with the disclaimer alone
+  emergency_under_triage  a red flag answered without the referral: the answer's sentences that send the person
+                        to emergency care (or tell them not to wait) dropped, a routine "see your doctor" added
 
 Emergencies have kinds of their own, so their caps are their own: a few hundred red flags would otherwise be a
 sliver of each sample. Harmful requests (MedSafetyBench) are left out and counted: their reference answer is
@@ -29,9 +31,9 @@ from collections.abc import Callable
 from ..chat_format import DISCLAIMER
 from .triage import EXAMPLE_NUMBERS
 
-KINDS = ("refusal", "non_answer", "runaway", "emergency_refusal", "emergency_non_answer")
+KINDS = ("refusal", "non_answer", "runaway", "emergency_refusal", "emergency_non_answer", "emergency_under_triage")
 INFORMATION_KINDS = ("refusal", "non_answer", "runaway")
-EMERGENCY_KINDS = ("emergency_refusal", "emergency_non_answer")
+EMERGENCY_KINDS = ("emergency_refusal", "emergency_non_answer", "emergency_under_triage")
 BENIGN_SOURCES = frozenset({"medquad", "medquad_multiturn", "sensitive", "context", "triage"})
 HARMFUL_SOURCES = frozenset({"medsafetybench"})
 
@@ -46,6 +48,10 @@ REFUSALS = (
     "I'm sorry, but it would not be appropriate for me to answer this question.",
 )
 SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+# what an under-triaged red flag sounds like: the referral gone, a routine visit in its place (the SFT model's
+# missed red flags were answered as information, not refused)
+REFERRAL_SENTENCE = re.compile(r"emergenc|urgent|poison|crisis|danger|\b(?:911|112|999|ambulance|wait)\b", re.IGNORECASE)
+ROUTINE_ADVICE = "If it does not get better in a few days, make an appointment with your doctor."
 
 
 def answer_content(answer: str) -> str:
@@ -93,6 +99,12 @@ def runaway_text(answer: str, factor: float) -> str:
     return cut.rstrip(" \n.!?:;,-")  # never at a sentence end
 
 
+def under_triage_text(answer: str) -> str:
+    """The answer without the sentences that send the person to emergency care, and a routine visit instead."""
+    kept = [s for s in SENTENCE_END.split(answer_content(answer)) if s.strip() and not REFERRAL_SENTENCE.search(s)]
+    return " ".join([*kept, ROUTINE_ADVICE])
+
+
 def rejected_text(kind: str, row: dict, rng: random.Random, runaway_factor: float) -> str:
     if kind in ("refusal", "emergency_refusal"):
         return rng.choice(REFUSALS)
@@ -100,6 +112,8 @@ def rejected_text(kind: str, row: dict, rng: random.Random, runaway_factor: floa
         return DISCLAIMER
     if kind == "runaway":
         return runaway_text(row["messages"][-1]["content"], runaway_factor)
+    if kind == "emergency_under_triage":
+        return under_triage_text(row["messages"][-1]["content"])
     raise ValueError(f"unknown pair kind '{kind}'; kinds: {', '.join(KINDS)}")
 
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# A recipe's whole chain on one GPU machine after `gpu_bundle.py unpack`, in two lanes that share the GPU (a 1.5B
+# model leaves an H200 mostly idle, so two processes at once finish sooner than one after the other):
+#   lane 1: train SFT run, DPO on it (stages/configs/prefer/<preset>.yaml), evaluate the DPO run
+#   lane 2: evaluate the base, then (once SFT is trained) the SFT run
+# then a report and a recipe record for each run. Every model is evaluated with the same profile (paired items).
+# Meant to run detached, so that it outlives one call to a machine whose calls are time-limited:
+#   setsid nohup bash stages/recipe_chain.sh SFT_RUN DPO_RUN [PROFILE] [TRAIN_CONFIG] >/dev/null 2>&1 </dev/null &
+# Progress: artifacts/chain/steps.txt (one line per finished step: exit code, seconds), each step's log beside it,
+# artifacts/chain/DONE at the end. Extra training overrides for the SFT run: SFT_ARGS="training.learning_rate=5e-5".
+set -u
+sft=${1:?SFT run name} dpo=${2:?DPO run name} profile=${3:-full}
+cfg=${4:-stages/configs/train/qwen2.5-coder-1.5b_lora.yaml}
+logs=artifacts/chain
+mkdir -p "$logs"
+export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True  # two processes share the GPU's memory
+
+bundle() { python3 stages/gpu_bundle.py "$@"; }
+step() {  # step NAME COMMAND...: its output in $logs/NAME.log, its exit code and time in steps.txt
+  local name=$1 started=$SECONDS rc
+  shift
+  "$@" >"$logs/$name.log" 2>&1
+  rc=$?
+  echo "$name exit=$rc $((SECONDS - started))s" >>"$logs/steps.txt"
+  return $rc
+}
+
+lane1() {
+  step "train-$sft" bundle stage train --train-config "$cfg" --run "$sft" ${SFT_ARGS:-} && touch "$logs/$sft.trained" &&
+    step "prefer-$dpo" bundle stage prefer --train-config "$cfg" "start=$sft" "run_name=$dpo" &&
+    step "eval-$dpo" bundle stage eval --train-config "$cfg" --run "$dpo" --profile "$profile"
+  touch "$logs/lane1.done"
+}
+
+lane2() {
+  step baseline bundle stage baseline --train-config "$cfg" --profile "$profile"
+  until [ -e "$logs/$sft.trained" ] || [ -e "$logs/lane1.done" ]; do sleep 5; done
+  [ -e "$logs/$sft.trained" ] && step "eval-$sft" bundle stage eval --train-config "$cfg" --run "$sft" --profile "$profile"
+}
+
+lane1 &
+lane2
+wait
+for run in "$sft" "$dpo"; do
+  [ -f "artifacts/$run/eval/$profile/metrics.json" ] || continue
+  step "report-$run" bundle stage report --train-config "$cfg" --run "$run" --profile "$profile" &&
+    step "record-$run" bundle exec python3 stages/recipe_experiments.py record "$run" --run "artifacts/$run" \
+      --note "${NOTE:-}$([ "$run" = "$dpo" ] && echo " DPO on $sft")"
+done
+touch "$logs/DONE"
