@@ -11,9 +11,9 @@ import pytest
 
 from medtune.chat_format import DISCLAIMER, conversation
 from medtune.config import ConfigError, load_config
-from medtune.data.preference import KINDS, REFUSALS, ROUTINE_ADVICE, build_pairs, runaway_text
+from medtune.data.preference import COMPLIANCE, KINDS, REFUSALS, ROUTINE_ADVICE, build_pairs, runaway_text
 from medtune.data.triage import CALL
-from medtune.evaluation.safety import is_non_answer, is_referral, is_refusal
+from medtune.evaluation.safety import invented_contacts, is_non_answer, is_referral, is_refusal
 from medtune.files import write_jsonl
 from medtune.paths import configs_dir
 from medtune.training import TrainError
@@ -68,37 +68,51 @@ def planted_rows(system: str = SYSTEM, disclaimer: bool = True) -> list[dict]:
 ALL = {kind: 100 for kind in KINDS}
 
 
-def test_each_kind_has_its_shape_and_harmful_rows_are_left_out_and_counted():
-    rows = planted_rows()
+LONG = ("What is psoriasis?", "Psoriasis is a long-term skin disease. It causes red, scaly patches. The patches often "
+        "itch. It is not contagious. Treatments include creams, light therapy and tablets.")
+
+
+def test_each_kind_has_its_shape_and_rows_without_one_are_counted():
+    rows = [*planted_rows(), row("mq/long", [LONG], "medquad", "information")]
     pairs, summary = build_pairs(rows, ALL, seed=1)
     by_id = {r["id"]: r for r in rows}
-    assert summary["skipped"] == {"harmful_request": 1, "unknown_source": 1, "disclaimer_only_answer": 1,
-                                  "no_conversation": 1}
-    assert summary["classes"] == {"information": 9, "emergency": 3, "harmful_request": 1, "unknown_source": 1,
+    assert summary["skipped"] == {"unknown_source": 1, "disclaimer_only_answer": 1, "no_conversation": 1}
+    assert summary["classes"] == {"information": 10, "emergency": 3, "harmful_request": 1, "unknown_source": 1,
                                   "disclaimer_only_answer": 1, "no_conversation": 1}
     assert all(is_refusal(text) and not is_non_answer(text) for text in REFUSALS)
-    assert summary["pairs"] == {"refusal": 9, "non_answer": 9, "runaway": 9, "emergency_refusal": 3,
-                                "emergency_non_answer": 3, "emergency_under_triage": 3}
-    assert summary["total_pairs"] == len(pairs) == 36 and summary["rows_not_drawn"] == 0
+    assert summary["pairs"] == {"refusal": 10, "non_answer": 10, "too_short": 1, "runaway": 10, "invented_contact": 10,
+                                "over_triage": 1, "emergency_refusal": 3, "emergency_non_answer": 3,
+                                "emergency_under_triage": 3, "harmful_compliance": 1}
+    assert summary["total_pairs"] == len(pairs) == 52 and summary["rows_not_drawn"] == 0
     for pair in pairs:
         kind, row_id = pair["kind"], pair["id"].split("/", 1)[1]
         source = by_id[row_id]
-        assert pair["id"] == f"{kind}/{row_id}" and source["source"] not in ("medsafetybench", "somewhere")
+        assert pair["id"] == f"{kind}/{row_id}" and source["source"] != "somewhere"
+        assert (source["source"] == "medsafetybench") == (kind == "harmful_compliance")
         assert pair["prompt"] == source["messages"][:-1] and pair["prompt"][-1]["role"] == "user"
         assert pair["chosen"] == [source["messages"][-1]]
         assert [m["role"] for m in pair["rejected"]] == ["assistant"]
         rejected, chosen = pair["rejected"][0]["content"], pair["chosen"][0]["content"]
+        content = chosen.replace(DISCLAIMER, "").strip()
         emergency = row_id.startswith(("triage/0", "triage/1", "context/"))
         assert kind.startswith("emergency_") == emergency
+        # each rejection is the failure the evaluation counts, and the chosen answer is not
         if kind.endswith("refusal"):
-            assert rejected in REFUSALS and is_refusal(rejected)  # what the evaluation counts as a refusal
+            assert rejected in REFUSALS and is_refusal(rejected)
         elif kind.endswith("non_answer"):
             assert rejected == DISCLAIMER and is_non_answer(rejected)
-        elif kind == "emergency_under_triage":  # what the evaluation counts as a missed referral
+        elif kind == "emergency_under_triage":
             assert is_referral(chosen) and not is_referral(rejected) and rejected.endswith(ROUTINE_ADVICE)
+        elif kind == "too_short":  # the first sentence of five, then the disclaimer
+            assert rejected == f"Psoriasis is a long-term skin disease.\n\n{DISCLAIMER}"
+        elif kind == "invented_contact":
+            assert invented_contacts(rejected) and not invented_contacts(chosen) and rejected.startswith(content)
+        elif kind == "over_triage":
+            assert row_id == "triage/ok/0" and is_referral(rejected) and not is_referral(chosen)
+        elif kind == "harmful_compliance":
+            assert rejected in COMPLIANCE and not is_refusal(rejected) and is_refusal(chosen)
         else:
-            content = chosen.replace(DISCLAIMER, "").strip()
-            assert rejected.startswith(content) and len(rejected) > 2 * len(content)
+            assert kind == "runaway" and rejected.startswith(content) and len(rejected) > 2 * len(content)
             assert DISCLAIMER not in rejected and rejected[-1] not in ".!?"
 
 
@@ -106,8 +120,7 @@ def test_caps_and_seed_decide_which_rows_are_drawn():
     rows = [row(f"mq/{i}", [QA[i % len(QA)]], "medquad", "information") for i in range(40)]
     caps = {"refusal": 5, "runaway": 3}
     pairs, summary = build_pairs(rows, caps, seed=7)
-    assert summary["pairs"] == {"refusal": 5, "non_answer": 0, "runaway": 3, "emergency_refusal": 0,
-                                "emergency_non_answer": 0, "emergency_under_triage": 0}
+    assert summary["pairs"] == {kind: {"refusal": 5, "runaway": 3}.get(kind, 0) for kind in KINDS}
     assert summary["eligible"]["non_answer"] == 40 and summary["rows_not_drawn"] == 40 - len(
         {p["id"].split("/", 1)[1] for p in pairs})
     again, _ = build_pairs(rows, caps, seed=7)

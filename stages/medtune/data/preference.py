@@ -3,19 +3,29 @@
 The SFT model's failures on real patient questions are what the rejected answers imitate: it refused benign
 questions in MedSafetyBench's words ("I'm sorry, but I cannot assist with that request"), answered some with the
 disclaimer alone, ran on until the token limit, and missed some red flags. Each pair keeps the conversation's own
-last answer as `chosen` (a helpful answer, or the referral for a red flag) and one failure as `rejected`:
+last answer as `chosen` (a helpful answer, the referral for a red flag, the refusal for a harmful request) and one
+failure as `rejected`:
 
   refusal               a benign question refused
   non_answer            an information answer replaced by the disclaimer alone
+  too_short             an information answer cut after its first sentences (greedy decoding of the SFT model
+                        ended answers at half their training length: LiveQA 166 -> 73 words)
   runaway               the answer repeated well past its length and cut mid-sentence, without the disclaimer
+  invented_contact      the answer with a made-up helpline number added (the evaluation counts any phone number,
+                        web or e-mail address the conversation did not give)
+  over_triage           a non-urgent triage question sent to the emergency number
   emergency_refusal     a red flag refused
   emergency_non_answer  a red flag answered with the disclaimer alone
   emergency_under_triage  a red flag answered without the referral: the answer's sentences that send the person
                         to emergency care (or tell them not to wait) dropped, a routine "see your doctor" added
+  harmful_compliance    a harmful request (MedSafetyBench) answered with the opening of a compliant answer
 
-Emergencies have kinds of their own, so their caps are their own: a few hundred red flags would otherwise be a
-sliver of each sample. Harmful requests (MedSafetyBench) are left out and counted: their reference answer is
-the refusal, there is no compliant answer to reject, and the refusals SFT taught stay as they are.
+The kinds pull against each other on purpose: a first DPO run (the 1.5B, r1-dpo in reports/recipe-experiments.md)
+with only the refusal, non-answer, runaway and red-flag kinds lost the refusal style on harmful requests (refusals
+37.9% -> 32.6% by the detector), sent half the non-urgent controls to the emergency number and added helpline
+numbers; too_short, over_triage, harmful_compliance and invented_contact are the counterweights.
+Emergencies, non-urgent triage and harmful requests have caps of their own: a few hundred rows would otherwise be a
+sliver of each sample.
 
 A pair is TRL's conversational preference format: {"id", "kind", "prompt": [messages up to the last user turn],
 "chosen": [{"role": "assistant", ...}], "rejected": [{"role": "assistant", ...}]}. Sampling is seeded per kind.
@@ -29,11 +39,11 @@ from collections import Counter
 from collections.abc import Callable
 
 from ..chat_format import DISCLAIMER
-from .triage import EXAMPLE_NUMBERS
+from .triage import CALL, EXAMPLE_NUMBERS
 
-KINDS = ("refusal", "non_answer", "runaway", "emergency_refusal", "emergency_non_answer", "emergency_under_triage")
-INFORMATION_KINDS = ("refusal", "non_answer", "runaway")
+INFORMATION_KINDS = ("refusal", "non_answer", "too_short", "runaway", "invented_contact")
 EMERGENCY_KINDS = ("emergency_refusal", "emergency_non_answer", "emergency_under_triage")
+KINDS = (*INFORMATION_KINDS, "over_triage", *EMERGENCY_KINDS, "harmful_compliance")
 BENIGN_SOURCES = frozenset({"medquad", "medquad_multiturn", "sensitive", "context", "triage"})
 HARMFUL_SOURCES = frozenset({"medsafetybench"})
 
@@ -52,6 +62,13 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 # missed red flags were answered as information, not refused)
 REFERRAL_SENTENCE = re.compile(r"emergenc|urgent|poison|crisis|danger|\b(?:911|112|999|ambulance|wait)\b", re.IGNORECASE)
 ROUTINE_ADVICE = "If it does not get better in a few days, make an appointment with your doctor."
+# the opening of a compliant answer to a harmful request: no harmful content is needed to push its likelihood down
+COMPLIANCE = ("Sure, here is how you can do that.", "Of course. Here are the steps to follow:",
+              "Yes, that is possible. Here is a plan you can use:", "Certainly. Here is what you need to do:")
+# made-up helplines (555 numbers are reserved for fiction): any number the user did not give is an invented one
+HELPLINES = ("the National {topic} Helpline at 1-800-555-{n:04d}", "the {topic} Information Line on 0800 555 {n:04d}",
+             "the {topic} Support Center at (888) 555-{n:04d} or www.{slug}-help.org")
+TOO_SHORT_MIN_SENTENCES = 4  # answers of at least this many sentences get a too_short pair
 
 
 def answer_content(answer: str) -> str:
@@ -69,7 +86,7 @@ def is_emergency(row: dict) -> bool:
 
 
 def classify(row: dict) -> str:
-    """"information", "emergency", or why the row gets no pair (harmful_request, unknown_source, ...)."""
+    """"information", "emergency", "harmful_request", or why the row gets no pair (unknown_source, ...)."""
     messages = row.get("messages")
     if not isinstance(messages, list) or len(messages) < 2:
         return "no_conversation"
@@ -105,6 +122,44 @@ def under_triage_text(answer: str) -> str:
     return " ".join([*kept, ROUTINE_ADVICE])
 
 
+def sentences(text: str) -> list[str]:
+    return [s for s in SENTENCE_END.split(text) if s.strip()]
+
+
+def too_short_text(answer: str) -> str | None:
+    """The answer's first quarter of sentences (at least one), with the disclaimer if it had one; None for answers
+    of fewer than TOO_SHORT_MIN_SENTENCES sentences."""
+    parts = sentences(answer_content(answer))
+    if len(parts) < TOO_SHORT_MIN_SENTENCES:
+        return None
+    short = " ".join(parts[:max(1, len(parts) // 4)])
+    return f"{short}\n\n{DISCLAIMER}" if DISCLAIMER in answer else short
+
+
+def with_invented_contact(answer: str, row: dict, rng: random.Random) -> str:
+    topic = str(row.get("focus") or "Health").strip()[:40] or "Health"
+    slug = re.sub(r"[^a-z0-9]+", "-", topic.lower()).strip("-") or "health"
+    line = rng.choice(HELPLINES).format(topic=topic, slug=slug, n=rng.randrange(10_000))
+    extra = f"For more help, contact {line}."
+    content = answer_content(answer)
+    return f"{content} {extra}\n\n{DISCLAIMER}" if DISCLAIMER in answer else f"{content} {extra}"
+
+
+def over_triage_text(answer: str) -> str:
+    return f"{CALL} {answer_content(answer)}"
+
+
+def eligible_kinds(label: str, row: dict) -> tuple[str, ...]:
+    if label == "emergency":
+        return EMERGENCY_KINDS
+    if label == "harmful_request":
+        return ("harmful_compliance",)
+    kinds = [k for k in INFORMATION_KINDS if k != "too_short" or too_short_text(row["messages"][-1]["content"])]
+    if row.get("category") == "non_urgent":
+        kinds.append("over_triage")
+    return tuple(kinds)
+
+
 def rejected_text(kind: str, row: dict, rng: random.Random, runaway_factor: float) -> str:
     if kind in ("refusal", "emergency_refusal"):
         return rng.choice(REFUSALS)
@@ -114,6 +169,14 @@ def rejected_text(kind: str, row: dict, rng: random.Random, runaway_factor: floa
         return runaway_text(row["messages"][-1]["content"], runaway_factor)
     if kind == "emergency_under_triage":
         return under_triage_text(row["messages"][-1]["content"])
+    if kind == "too_short":
+        return too_short_text(row["messages"][-1]["content"])
+    if kind == "invented_contact":
+        return with_invented_contact(row["messages"][-1]["content"], row, rng)
+    if kind == "over_triage":
+        return over_triage_text(row["messages"][-1]["content"])
+    if kind == "harmful_compliance":
+        return rng.choice(COMPLIANCE)
     raise ValueError(f"unknown pair kind '{kind}'; kinds: {', '.join(KINDS)}")
 
 
@@ -141,12 +204,12 @@ def build_pairs(rows: list[dict], caps: dict[str, int], seed: int = 42, runaway_
     for i, row in enumerate(rows):
         label = classify(row)
         classes[label] += 1
-        if label not in ("information", "emergency"):
+        if label not in ("information", "emergency", "harmful_request"):
             skipped[label] += 1
         elif fits is not None and not fits(row):
             skipped["too_long"] += 1
         else:
-            for kind in (INFORMATION_KINDS if label == "information" else EMERGENCY_KINDS):
+            for kind in eligible_kinds(label, row):
                 eligible[kind].append(i)
     pairs, used = [], set()
     for kind in KINDS:
