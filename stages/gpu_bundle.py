@@ -5,6 +5,7 @@ hub, and a limit on what one transfer carries. This script carries the rest ther
 
     # here: the bundle, split into parts that fit one transfer, and its manifest (SHA-256 of every part)
     python stages/gpu_bundle.py build --presets qwen2.5-coder-1.5b
+    #   (--carry artifacts/r1-mix/adapter artifacts/baseline-qwen2.5-coder-1.5b/eval/full: reuse earlier results)
     # there, one transfer per part (each transfer carries .device/part-NN):
     python3 stages/gpu_bundle.py receive .device/part-00
     # there, with .device/manifest.json carried: verify every part, join, unpack, check the imports
@@ -94,6 +95,12 @@ def build(args) -> int:
     if not (processed / "manifest.json").is_file():
         raise StageError(f"{processed} has no manifest.json: run `make data` first")
     shutil.copytree(processed, stage / "data" / "processed", ignore=shutil.ignore_patterns("hf"))
+    for path in args.carry:  # results of earlier calls to reuse there: an SFT adapter, a base evaluation
+        source = REPO / path
+        if not source.exists():
+            raise StageError(f"--carry {path}: no such file or folder in the checkout")
+        (stage / "repo" / path).parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, stage / "repo" / path)
     # one gzip stream (level 1: the GGUF hardly compresses), cut into parts of PART_BYTES
     log("packing ...")
     tar = subprocess.Popen(["tar", "-C", str(stage), "-cf", "-", "."], stdout=subprocess.PIPE)
@@ -109,7 +116,8 @@ def build(args) -> int:
     if tar.wait() or gz.wait():
         raise StageError("packing the bundle failed")
     shutil.rmtree(stage)
-    manifest = {"parts": parts, "presets": args.presets, "python": args.python, "wheels": list(ALL_WHEELS)}
+    manifest = {"parts": parts, "presets": args.presets, "python": args.python, "wheels": list(ALL_WHEELS),
+                "carried": args.carry}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     log(f"{len(parts)} parts in {out} ({sum(p['bytes'] for p in parts) / 1e6:.0f} MB); send each with "
         f"`receive`, then `unpack .device/manifest.json`")
@@ -178,6 +186,10 @@ def unpack(args) -> int:
     (REPO / "data").mkdir(exist_ok=True)
     shutil.rmtree(REPO / "data" / "processed", ignore_errors=True)
     shutil.move(str(root / "data" / "processed"), REPO / "data" / "processed")
+    for path in manifest.get("carried", []):  # back to where they were in the checkout that built the bundle
+        (REPO / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(REPO / path, ignore_errors=True)
+        shutil.move(str(root / "repo" / path), REPO / path)
     check = "; ".join(f"import {m}" for m in IMPORT_CHECK)
     subprocess.run([sys.executable, "-c", check], env=environment(), check=True)
     log(f"unpacked into {root}; imports ok: {', '.join(IMPORT_CHECK)}")
@@ -301,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--presets", nargs="+", default=["qwen2.5-coder-1.5b"])
     p.add_argument("--python", default="3.12", help="the GPU machine's Python version")
     p.add_argument("--cuda-major", default="13", help="the GPU machine's CUDA major version (bitsandbytes library)")
+    p.add_argument("--carry", nargs="*", default=[], help="checkout paths to put back in place there, e.g. "
+                   "artifacts/<sft-run>/adapter (merged there, not trained again) or artifacts/baseline-<preset>/eval/full")
     p.set_defaults(func=build)
     p = sub.add_parser("receive", help="there: keep carried parts until unpack")
     p.add_argument("parts", nargs="+")

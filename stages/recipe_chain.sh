@@ -4,6 +4,8 @@
 #   lane 1: train SFT run, DPO on it (stages/configs/prefer/<preset>.yaml), evaluate the DPO run
 #   lane 2: evaluate the base, then (once SFT is trained) the SFT run
 # then a report and a recipe record for each run. Every model is evaluated with the same profile (paired items).
+# What a bundle carried (`gpu_bundle.py build --carry ...`) is reused: an SFT run's adapter is merged instead of
+# trained again, a base evaluation of this profile is not run again.
 # Meant to run detached, so that it outlives one call to a machine whose calls are time-limited:
 #   setsid nohup bash stages/recipe_chain.sh SFT_RUN DPO_RUN [PROFILE] [TRAIN_CONFIG] >/dev/null 2>&1 </dev/null &
 # Progress: artifacts/chain/steps.txt (one line per finished step: exit code, seconds), each step's log beside it,
@@ -11,6 +13,7 @@
 set -u
 sft=${1:?SFT run name} dpo=${2:?DPO run name} profile=${3:-full}
 cfg=${4:-stages/configs/train/qwen2.5-coder-1.5b_lora.yaml}
+preset=$(sed -n 's/^  preset: *\([^ #]*\).*/\1/p' "$cfg")
 logs=artifacts/chain
 mkdir -p "$logs"
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True  # two processes share the GPU's memory
@@ -25,15 +28,24 @@ step() {  # step NAME COMMAND...: its output in $logs/NAME.log, its exit code an
   return $rc
 }
 
+sft_model() {  # train the SFT run, or merge its carried adapter
+  if [ -f "artifacts/$sft/adapter/adapter_config.json" ] && [ ! -d "artifacts/$sft/merged" ]; then
+    step "merge-$sft" bundle stage train --train-config "$cfg" --run "$sft" merge.only=true
+  else
+    step "train-$sft" bundle stage train --train-config "$cfg" --run "$sft" ${SFT_ARGS:-}
+  fi
+}
+
 lane1() {
-  step "train-$sft" bundle stage train --train-config "$cfg" --run "$sft" ${SFT_ARGS:-} && touch "$logs/$sft.trained" &&
+  sft_model && touch "$logs/$sft.trained" &&
     step "prefer-$dpo" bundle stage prefer --train-config "$cfg" "start=$sft" "run_name=$dpo" &&
     step "eval-$dpo" bundle stage eval --train-config "$cfg" --run "$dpo" --profile "$profile"
   touch "$logs/lane1.done"
 }
 
 lane2() {
-  step baseline bundle stage baseline --train-config "$cfg" --profile "$profile"
+  [ -f "artifacts/baseline-$preset/eval/$profile/metrics.json" ] ||
+    step baseline bundle stage baseline --train-config "$cfg" --profile "$profile"
   until [ -e "$logs/$sft.trained" ] || [ -e "$logs/lane1.done" ]; do sleep 5; done
   [ -e "$logs/$sft.trained" ] && step "eval-$sft" bundle stage eval --train-config "$cfg" --run "$sft" --profile "$profile"
 }

@@ -131,3 +131,32 @@ def test_a_failed_step_stops_the_experiment_and_what_exists_is_sent(tmp_path, mo
     assert log.count("$ ") == 3  # train, baseline, eval; no report, no record
     assert not (tmp_path / "there" / "artifacts" / "r2" / "report").exists()
     assert (out / "r2.tgz.00").is_file()
+
+
+def test_unpack_puts_carried_results_back_in_the_checkout(tmp_path, monkeypatch):
+    """A bundle built with --carry (an SFT adapter, a base evaluation) puts them where they were, beside the data."""
+    import hashlib
+    import json
+    import subprocess
+
+    monkeypatch.setenv("MEDTUNE_REMOTE", str(tmp_path / "remote"))
+    monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "there")
+    monkeypatch.setattr(gpu_bundle, "IMPORT_CHECK", ())
+    stage = tmp_path / "stage"
+    for path, text in {"data/processed/manifest.json": "{}", "repo/artifacts/r1/adapter/adapter_config.json": "{}",
+                       "repo/artifacts/baseline-x/eval/full/metrics.json": '{"n": 1}'}.items():
+        (stage / path).parent.mkdir(parents=True, exist_ok=True)
+        (stage / path).write_text(text)
+    part = tmp_path / "part-00"
+    subprocess.run(["tar", "-C", str(stage), "-czf", str(part), "."], check=True)
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"parts": [{"name": "part-00", "sha256": hashlib.sha256(part.read_bytes()).hexdigest()}],
+                                    "carried": ["artifacts/r1/adapter", "artifacts/baseline-x/eval/full"]}))
+    (tmp_path / "there" / "artifacts" / "r1" / "adapter").mkdir(parents=True)  # a stale copy is replaced
+    (tmp_path / "there" / "artifacts" / "r1" / "adapter" / "old.bin").write_text("old")
+    gpu_bundle.main(["receive", str(part)])
+    assert gpu_bundle.main(["unpack", str(manifest)]) == 0
+    there = tmp_path / "there"
+    assert (there / "data" / "processed" / "manifest.json").is_file()
+    assert sorted(p.name for p in (there / "artifacts" / "r1" / "adapter").iterdir()) == ["adapter_config.json"]
+    assert (there / "artifacts" / "baseline-x" / "eval" / "full" / "metrics.json").read_text() == '{"n": 1}'

@@ -36,6 +36,10 @@ RED_FLAGS = [
 ]
 
 
+LONG = ("What is psoriasis?", "Psoriasis is a long-term skin disease. It causes red, scaly patches. The patches often "
+        "itch. It is not contagious. Treatments include creams, light therapy and tablets.")
+
+
 def row(row_id: str, turns, source: str, category: str, disclaimer: bool = True, system: str = SYSTEM) -> dict:
     return {"id": row_id, "messages": conversation(turns, system=system, disclaimer=disclaimer),
             "source": source, "category": category}
@@ -43,6 +47,7 @@ def row(row_id: str, turns, source: str, category: str, disclaimer: bool = True,
 
 def planted_rows(system: str = SYSTEM, disclaimer: bool = True) -> list[dict]:
     rows = [row(f"mq/{i}", [qa], "medquad", "information", disclaimer, system) for i, qa in enumerate(QA)]
+    rows.append(row("mq/long", [LONG], "medquad", "information", disclaimer, system))  # long enough for too_short
     rows += [row(f"triage/{i}", [rf], "triage", "emergency", disclaimer=False, system=system)
              for i, rf in enumerate(RED_FLAGS)]
     rows += [
@@ -68,12 +73,8 @@ def planted_rows(system: str = SYSTEM, disclaimer: bool = True) -> list[dict]:
 ALL = {kind: 100 for kind in KINDS}
 
 
-LONG = ("What is psoriasis?", "Psoriasis is a long-term skin disease. It causes red, scaly patches. The patches often "
-        "itch. It is not contagious. Treatments include creams, light therapy and tablets.")
-
-
 def test_each_kind_has_its_shape_and_rows_without_one_are_counted():
-    rows = [*planted_rows(), row("mq/long", [LONG], "medquad", "information")]
+    rows = planted_rows()
     pairs, summary = build_pairs(rows, ALL, seed=1)
     by_id = {r["id"]: r for r in rows}
     assert summary["skipped"] == {"unknown_source": 1, "disclaimer_only_answer": 1, "no_conversation": 1}
@@ -241,7 +242,7 @@ def test_dpo_raises_the_reward_margin_and_writes_a_training_run(dpo_run):
     assert summary["eval_loss_final"] < summary["eval_loss_initial"] == pytest.approx(0.6931, abs=1e-3)
     assert any("rewards/accuracies" in r for r in logs)
     pairs = json.loads((out / "pairs_summary.json").read_text())
-    assert pairs["train"]["pairs"]["refusal"] == 4 and pairs["train"]["skipped"]["harmful_request"] == 1
+    assert pairs["train"]["pairs"]["refusal"] == 4 and pairs["train"]["classes"]["harmful_request"] == 1
     assert summary["train_rows"] == pairs["train"]["total_pairs"] == 10
     cfg = json.loads((out / "manifest.json").read_text())["config"]  # what recipe_experiments.py record reads
     assert cfg["model"]["preset"] == PRESET and cfg["lora"]["r"] == 8 and cfg["lora"]["alpha"] == 16
