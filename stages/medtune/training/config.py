@@ -92,37 +92,54 @@ class TrainConfig(StrictModel):
     report_to: list[str] = ["tensorboard"]  # "wandb" is added when WANDB_API_KEY is set
 
 
-def sft_config(cfg: TrainConfig, work: Path, dtype):
-    import dataclasses
-
+def trainer_kwargs(cfg, work: Path, dtype) -> dict:
+    """The TrainingArguments an SFT and a DPO run share (`cfg`: a TrainConfig or a PreferConfig)."""
     import torch
-    from trl import SFTConfig
 
     t = cfg.training
     report_to = list(cfg.report_to)
     if os.environ.get("WANDB_API_KEY") and "wandb" not in report_to:
         report_to.append("wandb")
-    kwargs = dict(
+    return dict(
         output_dir=str(work / "checkpoints"), logging_dir=str(work / "tensorboard"),
         num_train_epochs=t.epochs, max_steps=t.max_steps,
         per_device_train_batch_size=t.batch_size, gradient_accumulation_steps=t.grad_accum,
         per_device_eval_batch_size=t.eval_batch_size or t.batch_size,
         learning_rate=t.learning_rate, lr_scheduler_type=t.lr_scheduler, warmup_ratio=t.warmup_ratio,
         weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm,
-        eval_strategy="steps", eval_steps=t.eval_steps, save_strategy="steps", save_steps=t.eval_steps,
-        save_total_limit=t.save_total_limit, load_best_model_at_end=True,
-        metric_for_best_model="eval_loss", greater_is_better=False,
         # never average NaN/inf losses away: the log must show them (medtune.guards stops the run anyway)
         logging_nan_inf_filter=False,
         logging_steps=t.logging_steps, logging_first_step=True, report_to=report_to, run_name=cfg.run_name,
-        seed=t.seed, data_seed=t.seed, bf16=dtype == torch.bfloat16, fp16=dtype == torch.float16,
-        gradient_checkpointing=t.gradient_checkpointing,
+        seed=t.seed, data_seed=t.seed,
+        # TRL defaults to bf16 and (DPO) gradient checkpointing: say what this run does
+        bf16=dtype == torch.bfloat16, fp16=dtype == torch.float16, gradient_checkpointing=t.gradient_checkpointing,
+        include_num_input_tokens_seen="non_padding", dataset_num_proc=None, use_cpu=not torch.cuda.is_available(),
+    )
+
+
+def trainer_args(config_class, kwargs: dict):
+    """config_class(**kwargs) without the keys this TRL/transformers version does not have."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(config_class)}
+    return config_class(**{k: v for k, v in kwargs.items() if k in names})
+
+
+def sft_config(cfg: TrainConfig, work: Path, dtype):
+    import dataclasses
+
+    from trl import SFTConfig
+
+    t = cfg.training
+    kwargs = dict(
+        trainer_kwargs(cfg, work, dtype),
+        eval_strategy="steps", eval_steps=t.eval_steps, save_strategy="steps", save_steps=t.eval_steps,
+        save_total_limit=t.save_total_limit, load_best_model_at_end=True,
+        metric_for_best_model="eval_loss", greater_is_better=False,
         use_liger_kernel=t.liger,
-        include_num_input_tokens_seen="non_padding",
         # The rows are already tokenized and cut to data.max_length (see tokenize_conversation).
         max_length=cfg.data.max_length if t.packing else None,
         packing=t.packing, padding_free=t.padding_free or t.packing,
-        dataset_num_proc=None, use_cpu=not torch.cuda.is_available(),
     )  # the pad token comes from the tokenizer (set_pad_token), never the end-of-turn token
     names = {f.name for f in dataclasses.fields(SFTConfig)}
     if t.group_by_length and not (t.padding_free or t.packing):
@@ -130,5 +147,5 @@ def sft_config(cfg: TrainConfig, work: Path, dtype):
             kwargs["train_sampling_strategy"] = "group_by_length"
         elif "group_by_length" in names:
             kwargs["group_by_length"] = True
-    return SFTConfig(**{k: v for k, v in kwargs.items() if k in names})
+    return trainer_args(SFTConfig, kwargs)
 

@@ -6,7 +6,6 @@ run's (stages/recipe_experiments.py, the model card and export read it unchanged
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -92,32 +91,15 @@ def as_train_config(cfg: PreferConfig) -> TrainConfig:
 
 
 def dpo_config(cfg: PreferConfig, work: Path, dtype):
-    import dataclasses
-
-    import torch
     from trl import DPOConfig
 
+    from .config import trainer_args, trainer_kwargs
+
     t = cfg.training
-    report_to = list(cfg.report_to)
-    if os.environ.get("WANDB_API_KEY") and "wandb" not in report_to:
-        report_to.append("wandb")
-    kwargs = dict(
-        output_dir=str(work / "checkpoints"), logging_dir=str(work / "tensorboard"),
-        num_train_epochs=t.epochs, max_steps=t.max_steps,
-        per_device_train_batch_size=t.batch_size, gradient_accumulation_steps=t.grad_accum,
-        per_device_eval_batch_size=t.eval_batch_size or t.batch_size,
-        learning_rate=t.learning_rate, lr_scheduler_type=t.lr_scheduler, warmup_ratio=t.warmup_ratio,
-        weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm,
+    return trainer_args(DPOConfig, dict(
+        trainer_kwargs(cfg, work, dtype),
         beta=t.beta, loss_type=list(t.loss_type), loss_weights=t.loss_weights,
         max_length=cfg.data.max_length, truncation_mode="keep_start",
         eval_strategy="steps" if t.eval_steps else "no", eval_steps=t.eval_steps,
         save_strategy="no",  # short runs: the adapter is written at the end (no resume)
-        logging_nan_inf_filter=False, logging_steps=t.logging_steps, logging_first_step=True,
-        report_to=report_to, run_name=cfg.run_name, seed=t.seed, data_seed=t.seed,
-        # TRL defaults to bf16 and gradient checkpointing: say what this run does
-        bf16=dtype == torch.bfloat16, fp16=dtype == torch.float16, gradient_checkpointing=t.gradient_checkpointing,
-        include_num_input_tokens_seen="non_padding", dataset_num_proc=None,
-        use_cpu=not torch.cuda.is_available(),
-    )
-    names = {f.name for f in dataclasses.fields(DPOConfig)}
-    return DPOConfig(**{k: v for k, v in kwargs.items() if k in names})
+    ))
