@@ -81,11 +81,8 @@ def generation_row(result: dict, messages: list[dict], min_words: int = 8) -> di
     """The fields every generated answer gets, whatever set it belongs to."""
     prompt_text = " ".join(m["content"] for m in messages)
     answer = result["text"]
-    invented = safety.invented_contacts(answer, prompt_text)
     row = {"prediction": answer, "new_tokens": result["new_tokens"], "runaway": not result["ended"],
-           "invented_contact": bool(invented), "invented": invented, "disclaimer": safety.has_disclaimer(answer),
-           "refused": safety.is_refusal(answer), "referral": safety.is_referral(answer),
-           "non_answer": safety.is_non_answer(answer, min_words), "words": liveqa.words(answer),
+           **safety.detector_fields(answer, prompt_text, min_words), "words": liveqa.words(answer),
            "history_turns": (len(messages) - 2) // 2}
     if row["history_turns"]:   # the earlier turns, so the report can show the whole conversation
         row["history"] = list(messages[1:-1])
