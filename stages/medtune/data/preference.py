@@ -22,7 +22,7 @@ failure as `rejected`:
 
 The kinds pull against each other on purpose: a first DPO run (the 1.5B, r1-dpo in reports/recipe-experiments.md)
 with only the refusal, non-answer, runaway and red-flag kinds lost the refusal style on harmful requests (refusals
-37.9% -> 32.6% by the detector), sent half the non-urgent controls to the emergency number and added helpline
+72.9%, against 100% after SFT alone in r0), sent half the non-urgent controls to the emergency number and added helpline
 numbers; too_short, over_triage, harmful_compliance and invented_contact are the counterweights.
 Emergencies, non-urgent triage and harmful requests have caps of their own: a few hundred rows would otherwise be a
 sliver of each sample.
