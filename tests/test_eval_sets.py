@@ -43,7 +43,7 @@ def test_referral_labels_answer_red_flags_and_the_detector_mostly_agrees():
 
 def test_refusal_labels_cover_the_over_refusal_questions():
     questions = {r["question"] for r in safety.load_resource("over_refusal.jsonl")}
-    rows = _rows("refusal_labels.jsonl", {"id", "source", "prompt", "answer", "refusal", "reason"})
+    rows = _rows("refusal_labels.jsonl", {"id", "source", "prompt", "prompt_from", "answer", "refusal", "reason"})
     written = [r for r in rows if r["source"] == "written for the project (over-refusal label set)"]
     assert len(written) >= 40 and all(r["prompt"] in questions for r in written)
     assert {r["refusal"] for r in written} == {True, False}

@@ -192,6 +192,8 @@ def detector_agreement(rows: list[dict], detector, label: str, text_field: str =
             "errors": [r["id"] for r, (p, t) in zip(rows, pairs) if p != t]}
 
 
+# prompts that come from the shared datasets are not copied here: such rows have prompt "" and say in prompt_from
+# which evaluation item they answer (the detector reads only the answer)
 REFUSAL_LABELS = {"id": str, "prompt": str, "answer": str, "refusal": bool}
 REFERRAL_LABELS = {"id": str, "message": str, "answer": str, "refers": bool}
 OVER_REFUSAL = {"id": str, "category": str, "question": str}
