@@ -3,6 +3,9 @@
 # model leaves an H200 mostly idle, so two processes at once finish sooner than one after the other):
 #   lane 1: train SFT run, DPO on it (stages/configs/prefer/<preset>.yaml), evaluate the DPO run
 #   lane 2: evaluate the base, then (once SFT is trained) the SFT run
+#   lane 3 (only with DPO2=NAME): a second DPO run on the same SFT run with DPO2_ARGS overrides (e.g.
+#           DPO2_ARGS="training.loss_type=[sigmoid,sft]"); its evaluation waits for lane 2, so that at most two
+#           evaluations share the GPU's memory at once
 # then a report and a recipe record for each run. Every model is evaluated with the same profile (paired items).
 # What a bundle carried (`gpu_bundle.py build --carry ...`) is reused: an SFT run's adapter is merged instead of
 # trained again, a base evaluation of this profile is not run again.
@@ -10,7 +13,7 @@
 #   setsid nohup bash stages/recipe_chain.sh SFT_RUN DPO_RUN [PROFILE] [TRAIN_CONFIG] >/dev/null 2>&1 </dev/null &
 # Progress: artifacts/chain/steps.txt (one line per finished step: exit code, seconds), each step's log beside it,
 # artifacts/chain/DONE at the end. Extra training overrides for the SFT run: SFT_ARGS="training.learning_rate=5e-5".
-set -u
+set -uf  # -f: overrides such as training.loss_type=[sigmoid,sft] are not file patterns
 sft=${1:?SFT run name} dpo=${2:?DPO run name} profile=${3:-full}
 cfg=${4:-stages/configs/train/qwen2.5-coder-1.5b_lora.yaml}
 preset=$(sed -n 's/^  preset: *\([^ #]*\).*/\1/p' "$cfg")
@@ -50,13 +53,23 @@ lane2() {
   [ -e "$logs/$sft.trained" ] && step "eval-$sft" bundle stage eval --train-config "$cfg" --run "$sft" --profile "$profile"
 }
 
+lane3() {
+  until [ -e "$logs/$sft.trained" ] || [ -e "$logs/lane1.done" ]; do sleep 5; done
+  [ -e "$logs/$sft.trained" ] &&
+    step "prefer-$DPO2" bundle stage prefer --train-config "$cfg" "start=$sft" "run_name=$DPO2" ${DPO2_ARGS:-} || return
+  until [ -e "$logs/lane2.done" ]; do sleep 5; done
+  step "eval-$DPO2" bundle stage eval --train-config "$cfg" --run "$DPO2" --profile "$profile"
+}
+
 lane1 &
+[ -n "${DPO2:-}" ] && lane3 &
 lane2
+touch "$logs/lane2.done"
 wait
-for run in "$sft" "$dpo"; do
+for run in "$sft" "$dpo" ${DPO2:-}; do
   [ -f "artifacts/$run/eval/$profile/metrics.json" ] || continue
   step "report-$run" bundle stage report --train-config "$cfg" --run "$run" --profile "$profile" &&
     step "record-$run" bundle exec python3 stages/recipe_experiments.py record "$run" --run "artifacts/$run" \
-      --note "${NOTE:-}$([ "$run" = "$dpo" ] && echo " DPO on $sft")"
+      --note "${NOTE:-}$([ "$run" != "$sft" ] && echo " DPO on $sft")$([ "$run" = "${DPO2:-}" ] && echo " ${DPO2_ARGS:-}")"
 done
 touch "$logs/DONE"
