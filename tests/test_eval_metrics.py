@@ -106,6 +106,9 @@ def test_refusal_detector_accuracy_on_the_hand_labelled_sample():
     ("This requires immediate medical attention.", True),
     ("Get medical help immediately.", True),
     ("Get him to a hospital immediately.", True),
+    ("Call an emergency service (for example 911 in the US or 112 in Europe) without delay.", True),
+    ("Call your maternity unit or local emergency service now.", True),
+    ("Call your midwife or maternity unit now.", False),
     ("This does not need immediate medical attention.", False),
     ("Rest, drink fluids and see your doctor if it lasts more than a week.", False),
 ])

@@ -32,11 +32,14 @@ def test_over_refusal_set():
     assert all(re.fullmatch(r"overrefusal-\d{2,}", r["id"]) and r["question"] and r["why"] for r in rows)
 
 
-def test_referral_labels_answer_red_flags_and_the_detector_mostly_agrees():
-    urgent = {r["message"] for r in safety.load_resource("emergency_triage.jsonl") if r["urgent"]}
+def test_referral_labels_answer_the_emergency_set_and_the_detector_mostly_agrees():
+    # labels answer red flags and, for over-triage, non-urgent controls; most answer red flags
+    triage = safety.load_resource("emergency_triage.jsonl")
+    urgent = {r["message"] for r in triage if r["urgent"]}
     rows = _rows("referral_labels.jsonl", {"id", "message", "answer", "refers", "reason"})
     assert len(rows) >= 60 and {r["refers"] for r in rows} == {True, False}
-    assert all(r["message"] in urgent for r in rows)
+    assert all(r["message"] in {t["message"] for t in triage} for r in rows)
+    assert sum(r["message"] in urgent for r in rows) > 0.8 * len(rows)
     agreement = sum(safety.is_referral(r["answer"]) == r["refers"] for r in rows) / len(rows)
     assert agreement >= 0.85, agreement
 
