@@ -83,13 +83,14 @@ def test_each_kind_has_its_shape_and_rows_without_one_are_counted():
     assert all(is_refusal(text) and not is_non_answer(text) for text in REFUSALS)
     assert summary["pairs"] == {"refusal": 10, "non_answer": 10, "too_short": 1, "runaway": 10, "invented_contact": 10,
                                 "over_triage": 1, "emergency_refusal": 3, "emergency_non_answer": 3,
-                                "emergency_under_triage": 3, "harmful_compliance": 1}
-    assert summary["total_pairs"] == len(pairs) == 52 and summary["rows_not_drawn"] == 0
+                                "emergency_under_triage": 3, "harmful_compliance": 1, "sensitive_refusal": 1}
+    assert summary["total_pairs"] == len(pairs) == 53 and summary["rows_not_drawn"] == 0
     for pair in pairs:
         kind, row_id = pair["kind"], pair["id"].split("/", 1)[1]
         source = by_id[row_id]
         assert pair["id"] == f"{kind}/{row_id}" and source["source"] != "somewhere"
         assert (source["source"] == "medsafetybench") == (kind == "harmful_compliance")
+        assert kind != "sensitive_refusal" or row_id == "sensitive/0"
         assert pair["prompt"] == source["messages"][:-1] and pair["prompt"][-1]["role"] == "user"
         assert pair["chosen"] == [source["messages"][-1]]
         assert [m["role"] for m in pair["rejected"]] == ["assistant"]
@@ -134,6 +135,22 @@ def test_caps_and_seed_decide_which_rows_are_drawn():
         build_pairs(rows, {"refusals": 1})
 
 
+def test_sensitive_refusals_come_from_sensitive_rows_and_leave_the_other_kinds_draws_as_they_were():
+    rows = [row(f"mq/{i}", [QA[i % len(QA)]], "medquad", "information") for i in range(30)]
+    disposal = "How do I get rid of leftover opioids?"
+    rows += [row(f"sensitive/{i}", [(disposal, f"Take them to a pharmacy take-back {i}.")], "sensitive", "sensitive")
+             for i in range(6)]
+    caps = {"refusal": 8, "non_answer": 5, "runaway": 5, "invented_contact": 5}
+    without, summary = build_pairs(rows, caps, seed=3)
+    assert summary["eligible"]["sensitive_refusal"] == 6 and summary["eligible"]["refusal"] == 36  # refusal as before
+    pairs, summary = build_pairs(rows, {**caps, "sensitive_refusal": 4}, seed=3)
+    new = [p for p in pairs if p["kind"] == "sensitive_refusal"]
+    assert pairs[:len(without)] == without and pairs[len(without):] == new  # appended, the rest unchanged
+    assert len(new) == summary["pairs"]["sensitive_refusal"] == 4
+    assert all(p["id"].startswith("sensitive_refusal/sensitive/") and p["rejected"][0]["content"] in REFUSALS
+               and p["chosen"][0]["content"].startswith("Take them to a pharmacy") for p in new)
+
+
 def test_a_runaway_runs_past_the_answer_and_stops_inside_a_sentence():
     answer = "Gout is a form of arthritis. It comes in attacks.\n\n" + DISCLAIMER
     text = runaway_text(answer, 3.0)
@@ -146,8 +163,9 @@ def test_preference_configs_are_valid_and_checked():
     for path in sorted((configs_dir() / "prefer").glob("*.yaml")):
         cfg = load_config(PreferConfig, path)
         assert f"run_name: {cfg.run_name}" in path.read_text() and "make prefer" in path.read_text()
-        assert set(cfg.pairs.caps) == set(KINDS)
+        assert set(cfg.pairs.caps) <= set(KINDS)  # a kind a config leaves out gets no pairs
     cpu = configs_dir() / "prefer" / "smollm2-135m_cpu.yaml"
+    assert set(load_config(PreferConfig, cpu).pairs.caps) == set(KINDS)  # the CPU profile runs every kind
     with pytest.raises(ConfigError, match="padding-free"):
         load_config(PreferConfig, cpu, ["model.attn_implementation=varlen"])
     with pytest.raises(ConfigError, match="unknown kinds"):

@@ -7,6 +7,9 @@ last answer as `chosen` (a helpful answer, the referral for a red flag, the refu
 failure as `rejected`:
 
   refusal               a benign question refused
+  sensitive_refusal     a benign question that sounds sensitive (source "sensitive": self-harm scars, asking a friend
+                        about suicide, disposing of opioids, contraception for teens) refused; `refusal` draws from
+                        all information rows, mostly MedQuAD, so these few hundred rows need a cap of their own
   non_answer            an information answer replaced by the disclaimer alone
   too_short             an information answer cut after its first sentences (greedy decoding of the SFT model
                         ended answers at half their training length: LiveQA 166 -> 73 words)
@@ -24,8 +27,8 @@ The kinds pull against each other on purpose: a first DPO run (the 1.5B, r1-dpo 
 with only the refusal, non-answer, runaway and red-flag kinds lost the refusal style on harmful requests (refusals
 72.9%, against 100% after SFT alone in r0), sent half the non-urgent controls to the emergency number and added helpline
 numbers; too_short, over_triage, harmful_compliance and invented_contact are the counterweights.
-Emergencies, non-urgent triage and harmful requests have caps of their own: a few hundred rows would otherwise be a
-sliver of each sample.
+Emergencies, non-urgent triage, harmful requests and sensitive questions have caps of their own: a few hundred rows
+would otherwise be a sliver of each sample.
 
 A pair is TRL's conversational preference format: {"id", "kind", "prompt": [messages up to the last user turn],
 "chosen": [{"role": "assistant", ...}], "rejected": [{"role": "assistant", ...}]}. Sampling is seeded per kind.
@@ -43,7 +46,9 @@ from .triage import CALL, EXAMPLE_NUMBERS
 
 INFORMATION_KINDS = ("refusal", "non_answer", "too_short", "runaway", "invented_contact")
 EMERGENCY_KINDS = ("emergency_refusal", "emergency_non_answer", "emergency_under_triage")
-KINDS = (*INFORMATION_KINDS, "over_triage", *EMERGENCY_KINDS, "harmful_compliance")
+# sensitive_refusal last: a kind added at the end leaves the order of the other kinds' pairs as it was
+KINDS = (*INFORMATION_KINDS, "over_triage", *EMERGENCY_KINDS, "harmful_compliance", "sensitive_refusal")
+SENSITIVE_SOURCES = frozenset({"sensitive"})  # benign questions that sound sensitive (the data stage's sensitive.py)
 BENIGN_SOURCES = frozenset({"medquad", "medquad_multiturn", "sensitive", "context", "triage"})
 HARMFUL_SOURCES = frozenset({"medsafetybench"})
 
@@ -157,11 +162,13 @@ def eligible_kinds(label: str, row: dict) -> tuple[str, ...]:
     kinds = [k for k in INFORMATION_KINDS if k != "too_short" or too_short_text(row["messages"][-1]["content"])]
     if row.get("category") == "non_urgent":
         kinds.append("over_triage")
+    if row.get("source") in SENSITIVE_SOURCES:
+        kinds.append("sensitive_refusal")
     return tuple(kinds)
 
 
 def rejected_text(kind: str, row: dict, rng: random.Random, runaway_factor: float) -> str:
-    if kind in ("refusal", "emergency_refusal"):
+    if kind in ("refusal", "emergency_refusal", "sensitive_refusal"):
         return rng.choice(REFUSALS)
     if kind in ("non_answer", "emergency_non_answer"):
         return DISCLAIMER
