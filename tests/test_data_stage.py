@@ -160,12 +160,15 @@ def test_real_shared_data(tmp_path):
                                          for n, rel in cfg.decontamination.benchmarks.items()
                                          for r in sources.read_jsonl(cfg.resolve(rel))
                                          for t in sources.benchmark_texts(n, r)])
+    near = decontam.near_duplicate_index(cfg)  # the project's own short evaluation questions
     for name in ("train", "validation", "test"):
         for line in (tmp_path / f"processed/{name}.jsonl").open():
             row = json.loads(line)
             chat_format.validate_messages(row["messages"], name)
             if name == "train":
                 assert index.match(" ".join(m["content"] for m in row["messages"][1:])) is None, row["id"]
+                users = "\n".join(m["content"] for m in row["messages"] if m["role"] == "user")
+                assert near.match([users]) is None, row["id"]
 
 
 def stage_args(root, tmp_path, *extra):

@@ -133,7 +133,8 @@ def test_context_follow_ups_depend_on_the_first_turn():
 
 
 def test_pipeline_decontaminates_splits_and_counts_written_sources(tmp_path):
-    """A written question planted in an evaluation set is dropped with its source; the rest lands in train/validation."""
+    """A written question planted in an evaluation set is dropped with its source, and so are near duplicates of
+    the project's own evaluation questions; the rest lands in train/validation."""
     import json
 
     from test_data_stage import config, make_root
@@ -149,11 +150,24 @@ def test_pipeline_decontaminates_splits_and_counts_written_sources(tmp_path):
     gone = [d for d in ledger.dropped if d["reason"] == "overlaps_mcq" and d["source"] == "sensitive"]
     prefix = "sensitive/" + sensitive.TOPICS[0].topic.replace(" ", "_") + "/2/"
     assert sorted(d["id"] for d in gone) == [prefix + "0", prefix + "1"]
+    # near duplicates of the project's own evaluation questions (the real resource files): both phrasings of
+    # "What is PEP and how soon do I need it?" (overrefusal-29 is "what is PEP and how soon after sex do I need to
+    # start it"), whatever the lead-in, and every variant of a red flag reworded from emergency-108
+    near = [d for d in ledger.dropped if d["reason"].startswith("near_duplicate_")]
+    near_ids = {d["id"]: d["detail"] for d in near}
+    for v in (0, 1):
+        assert near_ids[f"sensitive/hiv_pep_and_prep/0/{v}"] == "over_refusal_eval:overrefusal-29 (jaccard 0.60)"
+        assert near_ids[f"triage/gut_bleeding/1/{v}"].startswith("emergency_eval:emergency-108 ")
+    assert ledger.reasons()["decontamination:near_duplicate_over_refusal_eval"] == \
+        sum(d["reason"] == "near_duplicate_over_refusal_eval" for d in near) >= 2
+    near_by_source = {s["source"]: s["near_duplicates"] for s in ledger.steps if s["step"] == "decontaminated"}
+    assert near_by_source == {src: sum(d["source"] == src for d in near) for src in near_by_source}
     kept = [r for rows in splits.values() for r in rows]
     for source, total in (("triage", len(triage.triage_examples())), ("context", len(context.context_examples())),
                           ("sensitive", len(sensitive.sensitive_examples()) - len(gone))):
         rows = [r for r in kept if r["source"] == source]
-        assert len(rows) == total and not [r for r in splits["test"] if r["source"] == source]
+        assert len(rows) == total - near_by_source[source] and not [r for r in splits["test"] if r["source"] == source]
+        assert not {r["id"] for r in rows} & set(near_ids)
         assert 0 < sum(r in splits["validation"] for r in rows) < total / 4
     contexts = [r for r in splits["train"] if r["category"] == "context"]
     assert contexts and all(r["num_turns"] == 2 and len(r["messages"]) == 5 for r in contexts)

@@ -69,6 +69,21 @@ class Dedup(StrictModel):
     llm_judge: LLMJudgeConfig = LLMJudgeConfig()
 
 
+class NearDuplicate(StrictModel):
+    """Short project-written questions never share a 13-word n-gram with an evaluation question, so they are
+    also compared by near-duplicate (decontam.NearDuplicateIndex): every user turn of a training row
+    together (and its phrasing before any lead-in or hedge) against every user turn of an evaluation item."""
+    enabled: bool = True
+    jaccard: float = Field(0.6, gt=0, le=1)   # content-word Jaccard at or above this is a near duplicate
+    min_words: int = Field(4, ge=2)           # containment: the shorter text, at least this many words, inside the other
+    subset_min: int = Field(4, ge=2)          # or all the shorter text's content words, at least this many, in the other
+    sets: dict[str, str] = Field(default_factory=lambda: {  # the project's short safety and context sets
+        "emergency_eval": "pkg:resources/emergency_triage.jsonl",
+        "context_eval": "pkg:resources/context_conversations.jsonl",
+        "over_refusal_eval": "pkg:resources/over_refusal.jsonl",
+    })
+
+
 class Decontamination(StrictModel):
     ngram: int = Field(13, ge=4)
     min_words: int = Field(8, ge=3)
@@ -84,6 +99,7 @@ class Decontamination(StrictModel):
         "context_eval": "pkg:resources/context_conversations.jsonl",
         "over_refusal_eval": "pkg:resources/over_refusal.jsonl",
     })
+    near_duplicate: NearDuplicate = NearDuplicate()
 
 
 class Split(StrictModel):

@@ -82,15 +82,21 @@ def _clean_and_filter(rows: list[dict], cfg: DataConfig, ledger: Ledger, source:
     return kept
 
 
-def _decontaminate(rows: list[dict], index: decontam.ContaminationIndex, ledger: Ledger, source: str) -> list[dict]:
-    kept = []
+def _decontaminate(rows: list[dict], b: "Build", source: str) -> list[dict]:
+    """Drop rows sharing an n-gram with an evaluation item, then rows that reword one of the project's own
+    short evaluation questions (compared: the row's user turns, and its phrasing before any lead-in)."""
+    kept, near = [], 0
     for row in rows:
-        hit = index.match(row["question"] + "\n" + row["answer"])
+        hit = b.index.match(row["question"] + "\n" + row["answer"])
+        close = None if hit or not b.near else b.near.match([row["question"], row.get("phrasing") or ""])
         if hit:
-            ledger.drop(row, "decontamination", f"overlaps_{hit[0]}", f"{hit[0]}:{hit[1]}")
+            b.ledger.drop(row, "decontamination", f"overlaps_{hit[0]}", f"{hit[0]}:{hit[1]}")
+        elif close:
+            near += 1
+            b.ledger.drop(row, "decontamination", f"near_duplicate_{close[0]}", f"{close[0]}:{close[1]} ({close[2]})")
         else:
             kept.append(row)
-    ledger.step("decontaminated", source, len(kept))
+    b.ledger.step("decontaminated", source, len(kept), near_duplicates=near)
     return kept
 
 
@@ -99,19 +105,11 @@ class Build:
     """What every source reads (config, contamination index) and adds to (ledger, skipped rows, splits)."""
     cfg: DataConfig
     index: decontam.ContaminationIndex
+    near: decontam.NearDuplicateIndex | None
     disclaimer: bool
     ledger: Ledger = field(default_factory=Ledger)
     skipped: list[dict] = field(default_factory=list)
     splits: dict[str, list[dict]] = field(default_factory=lambda: {"train": [], "validation": [], "test": []})
-
-
-def eval_index(cfg: DataConfig) -> decontam.ContaminationIndex:
-    """The n-gram index of every evaluation set, for decontamination."""
-    eval_items = []
-    for name, rel in sorted(cfg.decontamination.benchmarks.items()):
-        for r in sources.read_jsonl(cfg.resolve(rel), strict=True):
-            eval_items += [decontam.EvalItem(name, str(r.get("id")), t) for t in sources.benchmark_texts(name, r)]
-    return decontam.ContaminationIndex(eval_items, cfg.decontamination.ngram, cfg.decontamination.min_words)
 
 
 def _load_medquad(b: Build) -> list[dict]:
@@ -179,7 +177,7 @@ def add_medquad(b: Build, counter: TokenCounter) -> None:
     """MedQuAD: the main source of single-turn QA and the material for multi-turn chains."""
     cfg, mq = b.cfg, b.cfg.sources.medquad
     rows = _clean_and_filter(_load_medquad(b), cfg, b.ledger, "medquad", counter)
-    rows = _decontaminate(_deduplicate_medquad(rows, b), b.index, b.ledger, "medquad")
+    rows = _decontaminate(_deduplicate_medquad(rows, b), b, "medquad")
     for name, idx in _split_medquad(rows, b).items():
         split_rows = [rows[i] for i in idx]
         rewritten = 0
@@ -237,7 +235,7 @@ def _filter_medsafetybench(rows: list[dict], b: Build) -> list[dict]:
 def add_medsafetybench(b: Build) -> None:
     """MedSafetyBench train: harmful requests with safe refusals (its test set is for evaluation)."""
     cfg, ms = b.cfg, b.cfg.sources.medsafetybench
-    kept = _decontaminate(_filter_medsafetybench(_load_medsafetybench(b), b), b.index, b.ledger, "medsafetybench")
+    kept = _decontaminate(_filter_medsafetybench(_load_medsafetybench(b), b), b, "medsafetybench")
     assignment = stratified_split([r["category"] for r in kept],
                                   {"train": 1.0, "validation": cfg.split.safety_validation_fraction}, cfg.seed)
     train_idx = [i for i, name in enumerate(assignment) if name == "train"]
@@ -258,7 +256,7 @@ def add_written(b: Build, source: str, rows: list[dict], category) -> None:
     rows = [{**r, "source": source, "question": "\n".join(u for u, _ in r["turns"]),
              "answer": "\n".join(a for _, a in r["turns"])} for r in rows]  # every turn is checked for contamination
     b.ledger.step("loaded", source, len(rows))
-    rows = _decontaminate(rows, b.index, b.ledger, source)
+    rows = _decontaminate(rows, b, source)
     assignment = stratified_split([r["topic"] for r in rows],
                                   {"train": 1.0, "validation": b.cfg.split.safety_validation_fraction}, b.cfg.seed)
     for r, name in zip(rows, assignment):
@@ -292,7 +290,8 @@ def run(cfg: DataConfig) -> dict:
 
     get_preset(cfg.tokenizer)  # an unknown preset stops here, with the list, before any work
     tokenizer = load_tokenizer(cfg.tokenizer)
-    b = Build(cfg, eval_index(cfg), disclaimer=cfg.format.disclaimer == "last_turn")
+    b = Build(cfg, decontam.eval_index(cfg), decontam.near_duplicate_index(cfg),
+              disclaimer=cfg.format.disclaimer == "last_turn")
     if cfg.sources.medquad.enabled:
         add_medquad(b, TokenCounter(tokenizer))
     if cfg.sources.medsafetybench.enabled:

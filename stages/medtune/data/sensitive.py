@@ -45,7 +45,8 @@ def _ask(phrasing: str, lead_in: str) -> str:
 
 
 def sensitive_examples(seed: int = 1234) -> list[dict]:
-    """(question, answer, topic) examples; the same seed gives the same list."""
+    """(question, answer, topic, phrasing) examples; the same seed gives the same list. The phrasing (the
+    question before any lead-in) is what the pipeline compares with evaluation questions."""
     rows = []
     for item in TOPICS:
         rng = random.Random(f"{seed}/sensitive/{item.topic}")
@@ -55,5 +56,5 @@ def sensitive_examples(seed: int = 1234) -> list[dict]:
                 if rng.random() < CASUAL_SHARE:
                     question = casual(question)
                 rows.append({"id": f"sensitive/{item.topic}/{i}/{v}".replace(" ", "_"), "question": question,
-                             "answer": item.answer, "topic": item.topic})
+                             "answer": item.answer, "topic": item.topic, "phrasing": phrasing})
     return rows

@@ -9,7 +9,7 @@ and when to see a doctor, without emergency wording, so the model learns to tell
 instead of sending everyone to the emergency department.
 
 Deterministic: the same seed gives the same examples. The pipeline decontaminates them against the
-project's evaluation sets by n-gram. The situations, phrasings and answers are in
+project's evaluation sets by n-gram and by near duplicate. The situations, phrasings and answers are in
 resources/triage_topics.yaml.
 """
 
@@ -84,7 +84,8 @@ def _examples(items, pool, count: int, seed: int, urgent: bool, answer) -> list[
             for v, (body, (ask, reply)) in enumerate(zip(_people(rng, phrasing, count), hedges)):
                 rows.append({"id": f"triage/{item.topic}/{i}/{v}".replace(" ", "_"),
                              "question": message(body, ask, rng, CASUAL_SHARE),
-                             "answer": answer(item, reply), "topic": item.topic, "urgent": urgent})
+                             "answer": answer(item, reply), "topic": item.topic, "urgent": urgent,
+                             "phrasing": body})  # the situation without the hedge: compared with eval messages
     return rows
 
 
