@@ -113,7 +113,8 @@ def test_sensitive_questions_get_real_answers():
 
 def test_context_follow_ups_depend_on_the_first_turn():
     rows = context.context_examples()
-    assert 150 <= len(rows) <= 300
+    assert 300 <= len(rows) <= 500
+    assert len(context.SCENARIOS) >= 50
     assert all(len(r["turns"]) == 2 for r in rows)
     assert len({r["id"] for r in rows}) == len(rows)
     for r in rows:
@@ -124,12 +125,14 @@ def test_context_follow_ups_depend_on_the_first_turn():
         if r["urgent"]:
             assert safety.is_referral(first_sentence(answer)), r["id"]
     # the same follow-up gets opposite answers depending on the child's age given in turn 1
-    under, over = (next(s for s in context.SCENARIOS if s.topic == t) for t in ("honey under one", "honey over one"))
-    assert under.follow_ups == over.follow_ups
-    assert under.answer.startswith("Not") and over.answer.startswith("Yes")
+    for pair in (("cow's milk under one", "cow's milk over one"), ("child loperamide", "loperamide at fifteen")):
+        under, over = (next(s for s in context.SCENARIOS if s.topic == t) for t in pair)
+        assert under.follow_ups == over.follow_ups
+        assert under.answer.startswith("Not") and over.answer.startswith("Yes")
     contexts = {s.topic for s in context.SCENARIOS}
-    assert {"pregnancy painkiller", "penicillin allergy", "warfarin head injury", "young infant fever",
-            "kidney disease painkiller", "methotrexate trimethoprim"} <= contexts
+    assert {"pregnancy blood pressure tablets", "sulfa antibiotic allergy", "warfarin head injury",
+            "young baby green vomit", "heart failure anti-inflammatory", "methotrexate trimethoprim",
+            "addison's disease vomiting"} <= contexts
 
 
 def test_pipeline_decontaminates_splits_and_counts_written_sources(tmp_path):

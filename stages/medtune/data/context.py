@@ -4,9 +4,11 @@ The first user turn gives the context (a pregnancy, an allergy, a blood thinner,
 kidney disease, a medicine the person takes) and asks something; the follow-up asks a question whose
 right answer depends on that context without repeating it ("Can I take ibuprofen for it?"). The
 answer names the context it relies on, so the model learns to carry it forward. Some follow-ups turn
-into an emergency (a head injury on warfarin, a fever in a 7-week-old); those answers start with the
-referral, like the triage examples. A few scenarios come in contrasting pairs (honey for a baby of 8
-months and for a child of 3 years) so the context, not the question, decides the answer.
+into an emergency (a head injury on warfarin, green vomit in a 3-week-old); those answers start with
+the referral, like the triage examples. A few scenarios come in contrasting pairs (cow's milk as the
+main drink at 10 and at 14 months, loperamide at 6 and at 15 years) so the context, not the question,
+decides the answer. No scenario is a twin of an item of the context evaluation (same situation and
+same thing asked about): tests/test_context_twins.py checks it.
 
 Every opener is combined with every follow-up of its scenario. Deterministic: the same seed gives
 the same examples. The scenarios are in resources/context_scenarios.yaml.
