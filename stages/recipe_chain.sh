@@ -12,7 +12,8 @@
 # Meant to run detached, so that it outlives one call to a machine whose calls are time-limited:
 #   setsid nohup bash stages/recipe_chain.sh SFT_RUN DPO_RUN [PROFILE] [TRAIN_CONFIG] >/dev/null 2>&1 </dev/null &
 # Progress: artifacts/chain/steps.txt (one line per finished step: exit code, seconds), each step's log beside it,
-# artifacts/chain/DONE at the end. Extra training overrides for the SFT run: SFT_ARGS="training.learning_rate=5e-5".
+# artifacts/chain/DONE at the end. Extra overrides for the SFT run: SFT_ARGS="training.learning_rate=5e-5"; for the
+# DPO run: DPO_ARGS="pairs.caps.runaway=400 pairs.caps.sensitive_refusal=178" (split on spaces: one key per override).
 set -uf  # -f: overrides such as training.loss_type=[sigmoid,sft] are not file patterns
 sft=${1:?SFT run name} dpo=${2:?DPO run name} profile=${3:-full}
 cfg=${4:-stages/configs/train/qwen2.5-coder-1.5b_lora.yaml}
@@ -41,7 +42,7 @@ sft_model() {  # train the SFT run, or merge its carried adapter
 
 lane1() {
   sft_model && touch "$logs/$sft.trained" &&
-    step "prefer-$dpo" bundle stage prefer --train-config "$cfg" "start=$sft" "run_name=$dpo" &&
+    step "prefer-$dpo" bundle stage prefer --train-config "$cfg" "start=$sft" "run_name=$dpo" ${DPO_ARGS:-} &&
     step "eval-$dpo" bundle stage eval --train-config "$cfg" --run "$dpo" --profile "$profile"
   touch "$logs/lane1.done"
 }
@@ -70,6 +71,6 @@ for run in "$sft" "$dpo" ${DPO2:-}; do
   [ -f "artifacts/$run/eval/$profile/metrics.json" ] || continue
   step "report-$run" bundle stage report --train-config "$cfg" --run "$run" --profile "$profile" &&
     step "record-$run" bundle exec python3 stages/recipe_experiments.py record "$run" --run "artifacts/$run" \
-      --note "${NOTE:-}$([ "$run" != "$sft" ] && echo " DPO on $sft")$([ "$run" = "${DPO2:-}" ] && echo " ${DPO2_ARGS:-}")"
+      --note "${NOTE:-}$([ "$run" != "$sft" ] && echo " DPO on $sft")$([ "$run" = "$dpo" ] && echo " ${DPO_ARGS:-}")$([ "$run" = "${DPO2:-}" ] && echo " ${DPO2_ARGS:-}")"
 done
 touch "$logs/DONE"
