@@ -88,7 +88,7 @@ $(SETUP_STAMP): requirements.txt constraints.txt pyproject.toml
 	touch $@
 
 # The whole pipeline on the embedded default (CPU profiles): each step re-runs only when its inputs changed.
-all: data train baseline eval report export chat-demo ## run the whole pipeline on the embedded default model
+all: data train $(if $(filter-out $(TRAIN_RUN),$(RECIPE_RUN)),prefer) baseline eval report export chat-demo ## the whole pipeline on the embedded default model (PREFER=0: without the DPO stage)
 
 data: $(PROCESSED)/manifest.json ## clean, deduplicate, decontaminate and split the medical data
 
@@ -143,11 +143,24 @@ bench: bench-train ## GPU training throughput: plain baseline vs default path vs
 bench-train: $(STAGE_DEPS) $(PROCESSED)/manifest.json
 	$(call stage,trainer,bench_train.py --out reports $(BENCH_ARGS))
 
+PREFER_CONFIG ?= $(firstword $(wildcard stages/configs/prefer/$(MODEL).yaml stages/configs/prefer/$(MODEL)_cpu.yaml))
+PREFER_ARGS   ?=
+PREFER_RUN    ?= $(if $(PREFER_CONFIG),$(shell sed -n 's/^run_name: *\([^ #]*\).*/\1/p' $(PREFER_CONFIG)))
+PREFER_START  := $(if $(PREFER_CONFIG),$(shell sed -n 's/^start: *\([^ #]*\).*/\1/p' $(PREFER_CONFIG)))
+PREFER_DIR    := artifacts/$(PREFER_RUN)
+PREFER_SOURCES := stages/prefer.py $(wildcard stages/medtune/training/*.py) \
+                  $(addprefix stages/medtune/data/,preference.py triage.py) stages/medtune/guards.py $(SHARED_SOURCES)
+PREFER_START_DEP := $(if $(filter $(PREFER_START),$(TRAIN_RUN)),$(TRAIN_DIR)/manifest.json,$(wildcard artifacts/$(PREFER_START)/manifest.json))
+# The recipe: SFT, then DPO when a prefer config starts from this SFT run (PREFER=0: SFT only). Evaluation,
+# report and export use the recipe's last run unless EVAL_RUN / EXPORT_RUN say otherwise.
+PREFER        ?= 1
+RECIPE_RUN    := $(if $(and $(filter 1 true yes,$(PREFER)),$(filter $(TRAIN_RUN),$(PREFER_START))),$(PREFER_RUN),$(TRAIN_RUN))
+
 # ---------------------------------------------------------------- evaluate (baseline, eval, report)
 # Profiles: stages/configs/eval_cpu.yaml (sampled, used by `make all`) and eval_full.yaml (GPU).
 EVAL_PROFILE  ?= cpu
 EVAL_CONFIG   ?= stages/configs/eval_$(EVAL_PROFILE).yaml
-EVAL_RUN      ?= $(TRAIN_RUN)
+EVAL_RUN      ?= $(RECIPE_RUN)
 EVAL_ARGS     ?=
 REPORT_ARGS   ?=
 EVAL_URL      ?= http://127.0.0.1:$(or $(SERVE_PORT),8080)
@@ -169,7 +182,7 @@ eval: $(TUNED_EVAL)/metrics.json ## evaluate the fine-tuned merged model of EVAL
 
 $(TUNED_EVAL)/metrics.json: $(STAGE_DEPS) $(PROCESSED)/manifest.json $(EVAL_SOURCES) $(EVAL_DIR)/manifest.json \
 		$(call args_stamp,$(TUNED_EVAL)/metrics.json,EVAL_CONFIG EVAL_ARGS MEDTUNE_SHARED_DATA)
-	@test -f $(EVAL_DIR)/merged/config.json || { echo "error: $(EVAL_DIR)/merged not found: run 'make train' first" >&2; exit 2; }
+	@test -f $(EVAL_DIR)/merged/config.json || { echo "error: $(EVAL_DIR)/merged not found: run 'make train' (and 'make prefer') first" >&2; exit 2; }
 	$(call stage,evaluator,evaluate.py --config $(EVAL_CONFIG) model=$(EVAL_DIR)/merged preset=$(MODEL) label=$(EVAL_RUN) out=$(TUNED_EVAL) $(EVAL_ARGS))
 
 eval-endpoint: $(STAGE_DEPS) ## evaluate a served model through /v1/chat/completions (EVAL_URL; make serve first)
@@ -190,15 +203,6 @@ distill: $(STAGE_DEPS) ## self-distillation: the base rewrites MedQuAD training 
 # ---------------------------------------------------------------- prefer (preference stage: DPO after SFT)
 # Presets: stages/configs/prefer/<model>.yaml (GPU) or <model>_cpu.yaml, following TRAIN_CONFIG's model. The run
 # starts from the SFT run its config names (`start:`): when that is TRAIN_CONFIG's run, `make train` makes it first.
-PREFER_CONFIG ?= $(firstword $(wildcard stages/configs/prefer/$(MODEL).yaml stages/configs/prefer/$(MODEL)_cpu.yaml))
-PREFER_ARGS   ?=
-PREFER_RUN    ?= $(if $(PREFER_CONFIG),$(shell sed -n 's/^run_name: *\([^ #]*\).*/\1/p' $(PREFER_CONFIG)))
-PREFER_START  := $(if $(PREFER_CONFIG),$(shell sed -n 's/^start: *\([^ #]*\).*/\1/p' $(PREFER_CONFIG)))
-PREFER_DIR    := artifacts/$(PREFER_RUN)
-PREFER_SOURCES := stages/prefer.py $(wildcard stages/medtune/training/*.py) \
-                  $(addprefix stages/medtune/data/,preference.py triage.py) stages/medtune/guards.py $(SHARED_SOURCES)
-PREFER_START_DEP := $(if $(filter $(PREFER_START),$(TRAIN_RUN)),$(TRAIN_DIR)/manifest.json,$(wildcard artifacts/$(PREFER_START)/manifest.json))
-
 .PHONY: prefer
 ifeq ($(PREFER_CONFIG),)
 prefer:
@@ -219,7 +223,7 @@ crosscheck: $(STAGE_DEPS) ## optional: MC scorer vs lm-evaluation-harness (pip i
 
 # ---------------------------------------------------------------- export and serve (llama.cpp, Ollama, chat)
 EXPORT_CONFIG ?= stages/configs/export.yaml
-EXPORT_RUN    ?= $(TRAIN_RUN)
+EXPORT_RUN    ?= $(RECIPE_RUN)
 EXPORT_ARGS   ?=
 EXPORT_DIR    := artifacts/$(EXPORT_RUN)
 SERVE_QUANT   ?= q8_0

@@ -64,9 +64,11 @@ def test_changed_arguments_and_inputs_remake_the_stage(make_tree, tmp_path):
     assert up_to_date("train")
     assert not up_to_date("train", "TRAIN_ARGS=training.max_steps=2")
     finished(make_tree / "artifacts/smollm2-135m-lora-cpu/manifest.json")
+    # PREFER=0: export the SFT run itself (by default the recipe's DPO run, tested below)
+    up_to_date("export", "TRAIN_ARGS=training.max_steps=2", "PREFER=0")  # writes the export's argument stamp
     finished(make_tree / "artifacts/smollm2-135m-lora-cpu/gguf/manifest.json")
-    assert up_to_date("export", "TRAIN_ARGS=training.max_steps=2")
-    assert not up_to_date("export", "TRAIN_ARGS=training.max_steps=2", "EXPORT_ARGS=quantizations=[q8_0]")
+    assert up_to_date("export", "TRAIN_ARGS=training.max_steps=2", "PREFER=0")
+    assert not up_to_date("export", "TRAIN_ARGS=training.max_steps=2", "PREFER=0", "EXPORT_ARGS=quantizations=[q8_0]")
 
 
 def test_missing_train_config_is_one_clear_error(make_tree):
@@ -102,10 +104,10 @@ def test_unknown_model_in_make_baseline_is_a_message(make_tree):
 def test_an_edit_to_a_shared_module_remakes_every_stage(make_tree, tmp_path):
     """Issue 15.5: editing chat_format.py or models.py re-ran data, eval and export, but not training."""
     env = clean_env(MEDTUNE_SHARED_DATA=str(tmp_path / "shared"))
-    run = "artifacts/smollm2-135m-lora-cpu"
-    outputs = {"data": "data/processed/manifest.json", "train": f"{run}/manifest.json",
-               "baseline": "artifacts/baseline-smollm2-135m/eval/cpu/metrics.json",
-               "eval": f"{run}/eval/cpu/metrics.json", "export": f"{run}/gguf/manifest.json"}
+    sft, dpo = "artifacts/smollm2-135m-lora-cpu", "artifacts/smollm2-135m-dpo-cpu"  # the recipe: SFT, then DPO
+    outputs = {"data": "data/processed/manifest.json", "train": f"{sft}/manifest.json",
+               "prefer": f"{dpo}/manifest.json", "baseline": "artifacts/baseline-smollm2-135m/eval/cpu/metrics.json",
+               "eval": f"{dpo}/eval/cpu/metrics.json", "export": f"{dpo}/gguf/manifest.json"}
 
     def up_to_date(target: str) -> bool:
         upstream = [arg for name, path in outputs.items() if name != target for arg in ("-o", path)]
@@ -124,5 +126,5 @@ def test_an_edit_to_a_shared_module_remakes_every_stage(make_tree, tmp_path):
         for output in outputs.values():
             finished(make_tree / output)
     time.sleep(0.05)
-    (make_tree / "stages/medtune/training/callbacks.py").touch()  # a training module re-runs training only
-    assert [target for target in outputs if not up_to_date(target)] == ["train"]
+    (make_tree / "stages/medtune/training/callbacks.py").touch()  # a training module re-runs the trainings only
+    assert [target for target in outputs if not up_to_date(target)] == ["train", "prefer"]
