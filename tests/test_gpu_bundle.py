@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "stages"))
 
 import gpu_bundle  # noqa: E402
+from medtune.gpu_bundle import layout, runs, there  # noqa: E402
 
 CONFIG = "stages/configs/train/qwen2.5-coder-1.5b_lora.yaml"
 
@@ -31,15 +32,15 @@ def make_line(target: str, script: str) -> list[str]:
                                                 ("eval", "eval", "evaluate.py"), ("report", "report", "report.py"),
                                                 ("distill", "distill", "distill.py"), ("prefer", "prefer", "prefer.py")])
 def test_stage_commands_match_the_makefile(name, target, script):
-    command = gpu_bundle.stage_command(name, Path(CONFIG), "full", [])
+    command = runs.stage_command(name, Path(CONFIG), "full", [])
     assert command[1] == f"stages/{script}"
     assert command[2:] == make_line(target, script)
 
 
 def test_send_and_assemble_round_trip(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDTUNE_REMOTE", str(tmp_path / "remote"))
-    monkeypatch.setattr(gpu_bundle, "CHUNK_BYTES", 1000)
-    monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "there")
+    monkeypatch.setattr(there, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(layout, "REPO", tmp_path / "there")
     payload = (tmp_path / "there" / "artifacts" / "run" / "adapter.bin")
     payload.parent.mkdir(parents=True)
     payload.write_bytes(random.Random(0).randbytes(10_000))          # incompressible: about 10 chunks
@@ -48,7 +49,7 @@ def test_send_and_assemble_round_trip(tmp_path, monkeypatch):
     gpu_bundle.main(["send", "artifacts/run", "--name", "run", "--to", str(first), "--max-files", "1"])
     gpu_bundle.main(["send", "--to", str(second), "--max-files", "100"])   # the next call sends the rest
     assert len(list(first.iterdir())) == 1 and list(second.iterdir())
-    monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "here")
+    monkeypatch.setattr(layout, "REPO", tmp_path / "here")
     gpu_bundle.main(["assemble", str(first), str(second)])
     assert (tmp_path / "here" / "artifacts" / "run" / "adapter.bin").read_bytes() == payload.read_bytes()
 
@@ -57,8 +58,8 @@ def test_send_packs_the_smallest_paths_first(tmp_path, monkeypatch):
     """Only the first chunk comes back (the machine was taken back): the small files listed after the large
     adapter are still whole in it."""
     monkeypatch.setenv("MEDTUNE_REMOTE", str(tmp_path / "remote"))
-    monkeypatch.setattr(gpu_bundle, "CHUNK_BYTES", 4000)
-    monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "there")
+    monkeypatch.setattr(there, "CHUNK_BYTES", 4000)
+    monkeypatch.setattr(layout, "REPO", tmp_path / "there")
     run = tmp_path / "there" / "run"
     (run / "adapter").mkdir(parents=True)
     (run / "adapter" / "weights.bin").write_bytes(random.Random(0).randbytes(50_000))
@@ -78,11 +79,11 @@ def test_send_packs_the_smallest_paths_first(tmp_path, monkeypatch):
 
 
 def test_stage_commands_take_another_run_name():
-    train = gpu_bundle.stage_command("train", Path(CONFIG), "dev", ["data.dir=d"], "r2")
+    train = runs.stage_command("train", Path(CONFIG), "dev", ["data.dir=d"], "r2")
     assert train[2:] == ["--config", CONFIG, "run_name=r2", "data.dir=d"]
-    evaluate = gpu_bundle.stage_command("eval", Path(CONFIG), "dev", [], "r2")
+    evaluate = runs.stage_command("eval", Path(CONFIG), "dev", [], "r2")
     assert "model=artifacts/r2/merged" in evaluate and "out=artifacts/r2/eval/dev" in evaluate
-    report = gpu_bundle.stage_command("report", Path(CONFIG), "dev", [], "r2")
+    report = runs.stage_command("report", Path(CONFIG), "dev", [], "r2")
     assert "tuned=artifacts/r2/eval/dev" in report and "out=artifacts/r2/report" in report
 
 
@@ -96,13 +97,13 @@ def _fake_stages(monkeypatch, fail: str | None = None):
                 f"from pathlib import Path; p = Path({outputs[name]!r}); p.parent.mkdir(parents=True, exist_ok=True); "
                 f"p.write_text('{{}}'); print({name!r}, {extra!r})")
         return [sys.executable, "-c", code]
-    monkeypatch.setattr(gpu_bundle, "stage_command", command)
-    monkeypatch.setattr(gpu_bundle, "train_settings", lambda config: type("C", (), {"model": type("M", (), {"preset": "x"})}))
+    monkeypatch.setattr(runs, "stage_command", command)
+    monkeypatch.setattr(runs, "train_settings", lambda config: type("C", (), {"model": type("M", (), {"preset": "x"})}))
 
 
 def test_experiment_chains_the_stages_evaluates_the_base_once_and_sends(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDTUNE_REMOTE", str(tmp_path / "remote"))
-    monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "there")
+    monkeypatch.setattr(layout, "REPO", tmp_path / "there")
     (tmp_path / "there").mkdir()
     _fake_stages(monkeypatch)
     out = tmp_path / "out"
@@ -121,7 +122,7 @@ def test_experiment_chains_the_stages_evaluates_the_base_once_and_sends(tmp_path
 
 def test_a_failed_step_stops_the_experiment_and_what_exists_is_sent(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDTUNE_REMOTE", str(tmp_path / "remote"))
-    monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "there")
+    monkeypatch.setattr(layout, "REPO", tmp_path / "there")
     (tmp_path / "there").mkdir()
     _fake_stages(monkeypatch, fail="eval")
     out = tmp_path / "out"
@@ -140,8 +141,8 @@ def test_unpack_puts_carried_results_back_in_the_checkout(tmp_path, monkeypatch)
     import subprocess
 
     monkeypatch.setenv("MEDTUNE_REMOTE", str(tmp_path / "remote"))
-    monkeypatch.setattr(gpu_bundle, "REPO", tmp_path / "there")
-    monkeypatch.setattr(gpu_bundle, "IMPORT_CHECK", ())
+    monkeypatch.setattr(layout, "REPO", tmp_path / "there")
+    monkeypatch.setattr(there, "IMPORT_CHECK", ())
     stage = tmp_path / "stage"
     for path, text in {"data/processed/manifest.json": "{}", "repo/artifacts/r1/adapter/adapter_config.json": "{}",
                        "repo/artifacts/baseline-x/eval/full/metrics.json": '{"n": 1}'}.items():
@@ -156,7 +157,7 @@ def test_unpack_puts_carried_results_back_in_the_checkout(tmp_path, monkeypatch)
     (tmp_path / "there" / "artifacts" / "r1" / "adapter" / "old.bin").write_text("old")
     gpu_bundle.main(["receive", str(part)])
     assert gpu_bundle.main(["unpack", str(manifest)]) == 0
-    there = tmp_path / "there"
-    assert (there / "data" / "processed" / "manifest.json").is_file()
-    assert sorted(p.name for p in (there / "artifacts" / "r1" / "adapter").iterdir()) == ["adapter_config.json"]
-    assert (there / "artifacts" / "baseline-x" / "eval" / "full" / "metrics.json").read_text() == '{"n": 1}'
+    checkout = tmp_path / "there"
+    assert (checkout / "data" / "processed" / "manifest.json").is_file()
+    assert sorted(p.name for p in (checkout / "artifacts" / "r1" / "adapter").iterdir()) == ["adapter_config.json"]
+    assert (checkout / "artifacts" / "baseline-x" / "eval" / "full" / "metrics.json").read_text() == '{"n": 1}'
