@@ -21,3 +21,13 @@ def make_tree(tmp_path):
     for folder in ("stages", "runpod"):
         shutil.copytree(REPO / folder, tree / folder, ignore=shutil.ignore_patterns("__pycache__"))
     return tree
+
+
+@pytest.fixture(scope="module")
+def run_root(tmp_path_factory):
+    """A module's folder for its real training run: MEDTUNE_ARTIFACTS_DIR points at run_root/artifacts until the
+    module's last test is done, so each stage writes its runs there."""
+    root = tmp_path_factory.mktemp("run")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEDTUNE_ARTIFACTS_DIR", str(root / "artifacts"))
+        yield root

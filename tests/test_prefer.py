@@ -229,14 +229,9 @@ def test_runaway_rejections_end_without_the_end_of_turn_token(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def dpo_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("prefer")
-    data = write_data(root / "data")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MEDTUNE_ARTIFACTS_DIR", str(root / "artifacts"))
-    out = run(tiny_config(data, "dpo"))
-    yield root, data, out
-    mp.undo()
+def dpo_run(run_root):
+    data = write_data(run_root / "data")
+    return run_root, data, run(tiny_config(data, "dpo"))
 
 
 @pytest.mark.slow

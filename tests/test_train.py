@@ -126,14 +126,9 @@ def test_errors_name_the_fix(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train")
-    data = write_data(root / "data")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MEDTUNE_ARTIFACTS_DIR", str(root / "artifacts"))
-    out = run(tiny_config(data, "full"))
-    yield root, data, out
-    mp.undo()
+def full_run(run_root):
+    data = write_data(run_root / "data")
+    return run_root, data, run(tiny_config(data, "full"))
 
 
 @pytest.mark.slow

@@ -75,8 +75,7 @@ def add_ratios(report: dict) -> None:
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# Training throughput on {report['preset']} ({report['device']})", "",
-             f"Produced by `{report['command']}`.", "",
+    lines = heading(report, "Training throughput on") + [
              f"Every variant: the same {report['train_samples']} training conversations, {report['steps']} "
              f"optimizer steps of {report['effective_batch']} conversations, the same learning rate and seed. "
              "tokens/s counts real (non-padding) tokens over the optimizer steps alone (warm-up, evaluations "
@@ -95,18 +94,22 @@ def markdown(report: dict) -> str:
                          f"{r['throughput']['measured_steps']} |")
         else:
             lines.append(f"| {r['variant']} | failed | | | | | | | | |")
-    lines += ["", "Variants:", ""]
-    lines += [f"- **{r['variant']}**: {r['description']}" for r in report["results"]]
-    return "\n".join(lines + failures_and_versions(report))
+    return ending(report, lines, [f"- **{r['variant']}**: {r['description']}" for r in report["results"]])
 
 
-def failures_and_versions(report: dict) -> list[str]:
-    """The end of every bench report: each failed run's error, then the library versions."""
-    lines = []
+def heading(report: dict, title: str) -> list[str]:
+    """The top of every bench report: the title with the model and device, then the command that made it."""
+    return [f"# {title} {report['preset']} ({report['device']})", "", f"Produced by `{report['command']}`.", ""]
+
+
+def ending(report: dict, lines: list[str], variants: list[str]) -> str:
+    """Every bench report: `lines` (heading and table), the variants described, each failed run's error, then
+    the library versions."""
+    lines = [*lines, "", "Variants:", "", *variants]
     for r in report["results"]:
         if r["status"] != "ok":
             lines += ["", f"## {r['variant']} failed", "", "```", r["error"], "```"]
-    return lines + ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""]
+    return "\n".join(lines + ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), ""])
 
 
 def add_scaling(report: dict) -> None:
@@ -125,8 +128,7 @@ def add_scaling(report: dict) -> None:
 
 
 def multigpu_markdown(report: dict) -> str:
-    lines = [f"# Training on several GPUs: {report['preset']} ({report['device']})", "",
-             f"Produced by `{report['command']}`.", "",
+    lines = heading(report, "Training on several GPUs:") + [
              f"Every run: the same {report['train_samples']} training conversations, {report['steps']} optimizer "
              f"steps of {report['effective_batch']} conversations (the global batch; per GPU: divided by the GPUs), "
              "the same learning rate and seed. Several GPUs: DDP through `accelerate launch` "
@@ -146,6 +148,5 @@ def multigpu_markdown(report: dict) -> str:
                          f"{scaling} | {r['eval_loss_initial']:.4f} | {r['eval_loss_final']:.4f} | {gap} | {target} |")
         else:
             lines.append(f"| {r['name']} | {r['gpus']} | failed | {r['per_gpu_batch']} | | | | | | |")
-    lines += ["", "Variants:", ""]
-    lines += [f"- **{name}**: {VARIANTS[name][0]}" for name in dict.fromkeys(r["name"] for r in report["results"])]
-    return "\n".join(lines + failures_and_versions(report))
+    names = dict.fromkeys(r["name"] for r in report["results"])
+    return ending(report, lines, [f"- **{name}**: {VARIANTS[name][0]}" for name in names])
