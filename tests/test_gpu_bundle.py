@@ -20,8 +20,10 @@ CONFIG = "stages/configs/train/qwen2.5-coder-1.5b_lora.yaml"
 
 
 def make_line(target: str, script: str) -> list[str]:
-    """The stage script's arguments in `make -n -B <target>` for the 1.5B preset."""
-    out = subprocess.run(["make", "-n", "-B", target, f"TRAIN_CONFIG={CONFIG}", "EVAL_PROFILE=full"], cwd=REPO,
+    """The stage script's arguments in `make -n -B <target>` for the 1.5B preset. PREFER=0: the bundle's stage
+    evaluates the SFT run unless --run names another (the chain names every run), where make's default is the
+    recipe's last run."""
+    out = subprocess.run(["make", "-n", "-B", target, f"TRAIN_CONFIG={CONFIG}", "EVAL_PROFILE=full", "PREFER=0"], cwd=REPO,
                          capture_output=True, text=True, check=True).stdout
     line = next(line for line in out.splitlines() if f"stages/{script}" in line and "gpu_bundle" not in line)
     words = shlex.split(line)
