@@ -152,9 +152,15 @@ def _open(driver, url: str) -> None:
 
 
 def _messages(driver, who: str) -> list[str]:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f"#conversation [data-testid='{who}']")]
+    for _ in range(50):
+        try:
+            return [e.text for e in driver.find_elements(By.CSS_SELECTOR, f"#conversation [data-testid='{who}']")]
+        except StaleElementReferenceException:  # the page re-rendered between finding a message and reading it
+            time.sleep(0.1)
+    raise AssertionError(f"the {who} messages kept changing for 5 s")
 
 
 def _ask(driver, question: str, relay: RecordingRelay | None = None, timeout: float = 180) -> list[str]:
