@@ -40,6 +40,11 @@ sft_model() {  # train the SFT run, or merge its carried adapter
   fi
 }
 
+sft_ready() {  # wait until lane 1 has the SFT model; false when it gave up without one
+  until [ -e "$logs/$sft.trained" ] || [ -e "$logs/lane1.done" ]; do sleep 5; done
+  [ -e "$logs/$sft.trained" ]
+}
+
 lane1() {
   sft_model && touch "$logs/$sft.trained" &&
     step "prefer-$dpo" bundle stage prefer --train-config "$cfg" "start=$sft" "run_name=$dpo" ${DPO_ARGS:-} &&
@@ -50,14 +55,13 @@ lane1() {
 lane2() {
   [ -f "artifacts/baseline-$preset/eval/$profile/metrics.json" ] ||
     step baseline bundle stage baseline --train-config "$cfg" --profile "$profile"
-  until [ -e "$logs/$sft.trained" ] || [ -e "$logs/lane1.done" ]; do sleep 5; done
-  [ -e "$logs/$sft.trained" ] && step "eval-$sft" bundle stage eval --train-config "$cfg" --run "$sft" --profile "$profile"
+  sft_ready || return
+  step "eval-$sft" bundle stage eval --train-config "$cfg" --run "$sft" --profile "$profile"
 }
 
 lane3() {
-  until [ -e "$logs/$sft.trained" ] || [ -e "$logs/lane1.done" ]; do sleep 5; done
-  [ -e "$logs/$sft.trained" ] &&
-    step "prefer-$DPO2" bundle stage prefer --train-config "$cfg" "start=$sft" "run_name=$DPO2" ${DPO2_ARGS:-} || return
+  sft_ready || return
+  step "prefer-$DPO2" bundle stage prefer --train-config "$cfg" "start=$sft" "run_name=$DPO2" ${DPO2_ARGS:-} || return
   until [ -e "$logs/lane2.done" ]; do sleep 5; done
   step "eval-$DPO2" bundle stage eval --train-config "$cfg" --run "$DPO2" --profile "$profile"
 }
