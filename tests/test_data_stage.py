@@ -99,6 +99,21 @@ def test_train_fraction_keeps_the_test_split(tmp_path):
     assert len(half["train"]) < len(full["train"])
 
 
+def test_train_answer_cap_cuts_training_answers_only(tmp_path):
+    root = make_root(tmp_path)
+    full = run(config(root, tmp_path / "a"))
+    capped = run(config(root, tmp_path / "b", "cleaning.max_train_answer_tokens=50"))
+    assert capped["splits"]["test"] == full["splits"]["test"]  # held-out references keep their whole answers
+    tokenizer = capped["tokenizer"]
+    for name in ("train", "validation"):
+        answers = [r["messages"][-1]["content"].replace(chat_format.DISCLAIMER, "").strip()
+                   for r in capped["splits"][name] if r["source"] == "medquad"]
+        assert answers and all(len(tokenizer(a, add_special_tokens=False)["input_ids"]) <= 50 for a in answers)
+        assert all(a.endswith(".") for a in answers)  # cut after a whole sentence
+    steps = {(s["step"], s["source"]): s for s in capped["ledger"].steps}
+    assert steps[("answers_capped_train", "medquad")]["rows"] > 0
+
+
 def test_stage_outputs_are_byte_identical_across_runs(tmp_path):
     root = make_root(tmp_path)
     digests = []

@@ -49,6 +49,9 @@ class Sources(StrictModel):
 
 class Cleaning(StrictModel):
     max_answer_tokens: int = Field(448, ge=16)
+    # training (and validation) answers only: cut shorter than the generation limit, so that the model learns to end
+    # its answers inside it; held-out test answers keep max_answer_tokens (null: no further cut)
+    max_train_answer_tokens: int | None = Field(None, ge=16)
     min_answer_words: int = Field(12, ge=1)
     min_question_words: int = Field(3, ge=1)
     check_language: bool = True

@@ -173,13 +173,33 @@ def cap_training_rows(b: Build, rows: list[dict], train_idx: list[int], limit: i
     return [i for i in train_idx if i in kept]
 
 
+def cap_training_answers(b: Build, rows: list[dict], split: str, counter: TokenCounter) -> list[dict]:
+    """Train/validation answers cut after the last whole sentence within cleaning.max_train_answer_tokens (the
+    test split keeps its answers whole); a row with no sentence end early enough is dropped and counted."""
+    limit = b.cfg.cleaning.max_train_answer_tokens
+    if not limit or split == "test":
+        return rows
+    kept, capped = [], 0
+    for row, enc in zip(rows, counter.encode([r["answer"] for r in rows])):
+        if len(enc.ids) > limit:
+            answer = clean.cap_at_char(row["answer"], enc.offsets[limit - 1][1])
+            if len(answer.split()) < b.cfg.cleaning.min_answer_words:
+                b.ledger.drop(row, "quality", "no_sentence_end_within_train_cap", f"max_train_answer_tokens={limit}")
+                continue
+            row = {**row, "answer": answer, "tokens": row["tokens"] - len(enc.ids) + limit}
+            capped += 1
+        kept.append(row)
+    b.ledger.step(f"answers_capped_{split}", "medquad", capped)
+    return kept
+
+
 def add_medquad(b: Build, counter: TokenCounter) -> None:
     """MedQuAD: the main source of single-turn QA and the material for multi-turn chains."""
     cfg, mq = b.cfg, b.cfg.sources.medquad
     rows = _clean_and_filter(_load_medquad(b), cfg, b.ledger, "medquad", counter)
     rows = _decontaminate(_deduplicate_medquad(rows, b), b, "medquad")
     for name, idx in _split_medquad(rows, b).items():
-        split_rows = [rows[i] for i in idx]
+        split_rows = cap_training_answers(b, [rows[i] for i in idx], name, counter)
         rewritten = 0
         for r in split_rows:
             # lay phrasings for a share of train questions only: held-out questions stay comparable
