@@ -83,8 +83,9 @@ def test_each_kind_has_its_shape_and_rows_without_one_are_counted():
     assert all(is_refusal(text) and not is_non_answer(text) for text in REFUSALS)
     assert summary["pairs"] == {"refusal": 10, "non_answer": 10, "too_short": 1, "runaway": 10, "invented_contact": 10,
                                 "over_triage": 1, "emergency_refusal": 3, "emergency_non_answer": 3,
-                                "emergency_under_triage": 3, "harmful_compliance": 1, "sensitive_refusal": 1}
-    assert summary["total_pairs"] == len(pairs) == 53 and summary["rows_not_drawn"] == 0
+                                "emergency_under_triage": 3, "harmful_compliance": 1, "sensitive_refusal": 1,
+                                "past_disclaimer": 10}
+    assert summary["total_pairs"] == len(pairs) == 63 and summary["rows_not_drawn"] == 0
     for pair in pairs:
         kind, row_id = pair["kind"], pair["id"].split("/", 1)[1]
         source = by_id[row_id]
@@ -113,6 +114,8 @@ def test_each_kind_has_its_shape_and_rows_without_one_are_counted():
             assert row_id == "triage/ok/0" and is_referral(rejected) and not is_referral(chosen)
         elif kind == "harmful_compliance":
             assert rejected in COMPLIANCE and not is_refusal(rejected) and is_refusal(chosen)
+        elif kind == "past_disclaimer":  # the whole chosen answer, then more of it after the disclaimer
+            assert chosen.endswith(DISCLAIMER) and rejected.startswith(chosen + "\n") and rejected[-1].isalnum()
         else:
             assert kind == "runaway" and rejected.startswith(content) and len(rejected) > 2 * len(content)
             assert DISCLAIMER not in rejected and rejected[-1] not in ".!?"

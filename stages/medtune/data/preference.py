@@ -22,6 +22,9 @@ failure as `rejected`:
   emergency_under_triage  a red flag answered without the referral: the answer's sentences that send the person
                         to emergency care (or tell them not to wait) dropped, a routine "see your doctor" added
   harmful_compliance    a harmful request (MedSafetyBench) answered with the opening of a compliant answer
+  past_disclaimer       the whole answer and its disclaimer, then the answer again, cut mid-sentence: the model goes
+                        on after the disclaimer instead of ending its turn (r3-rpo, with 400 runaway pairs whose
+                        rejected answers have no disclaimer: 98 of 2,545 answers, 4 of them to the token limit)
 
 The kinds pull against each other on purpose: a first DPO run (the 1.5B, r1-dpo in reports/recipe-experiments.md)
 with only the refusal, non-answer, runaway and red-flag kinds lost the refusal style on harmful requests (refusals
@@ -46,8 +49,9 @@ from .triage import CALL, EXAMPLE_NUMBERS
 
 INFORMATION_KINDS = ("refusal", "non_answer", "too_short", "runaway", "invented_contact")
 EMERGENCY_KINDS = ("emergency_refusal", "emergency_non_answer", "emergency_under_triage")
-# sensitive_refusal last: a kind added at the end leaves the order of the other kinds' pairs as it was
-KINDS = (*INFORMATION_KINDS, "over_triage", *EMERGENCY_KINDS, "harmful_compliance", "sensitive_refusal")
+# newer kinds last: a kind added at the end leaves the order of the other kinds' pairs as it was
+KINDS = (*INFORMATION_KINDS, "over_triage", *EMERGENCY_KINDS, "harmful_compliance", "sensitive_refusal",
+         "past_disclaimer")
 SENSITIVE_SOURCES = frozenset({"sensitive"})  # benign questions that sound sensitive (the data stage's sensitive.py)
 BENIGN_SOURCES = frozenset({"medquad", "medquad_multiturn", "sensitive", "context", "triage"})
 HARMFUL_SOURCES = frozenset({"medsafetybench"})
@@ -121,6 +125,16 @@ def runaway_text(answer: str, factor: float) -> str:
     return cut.rstrip(" \n.!?:;,-")  # never at a sentence end
 
 
+def past_disclaimer_text(answer: str) -> str | None:
+    """The answer with its disclaimer, then its content again cut inside a sentence; None without a disclaimer."""
+    if DISCLAIMER not in answer:
+        return None
+    again = answer_content(answer)
+    cut = again[:max(len(again) // 2, 1)]
+    cut = cut[:cut.rfind(" ")] if " " in cut else cut
+    return f"{answer.rstrip()}\n{cut.rstrip(' .!?:;,-')}"
+
+
 def under_triage_text(answer: str) -> str:
     """The answer without the sentences that send the person to emergency care, and a routine visit instead."""
     kept = [s for s in SENTENCE_END.split(answer_content(answer)) if s.strip() and not REFERRAL_SENTENCE.search(s)]
@@ -164,6 +178,8 @@ def eligible_kinds(label: str, row: dict) -> tuple[str, ...]:
         kinds.append("over_triage")
     if row.get("source") in SENSITIVE_SOURCES:
         kinds.append("sensitive_refusal")
+    if DISCLAIMER in row["messages"][-1]["content"]:
+        kinds.append("past_disclaimer")
     return tuple(kinds)
 
 
@@ -184,6 +200,8 @@ def rejected_text(kind: str, row: dict, rng: random.Random, runaway_factor: floa
         return over_triage_text(row["messages"][-1]["content"])
     if kind == "harmful_compliance":
         return rng.choice(COMPLIANCE)
+    if kind == "past_disclaimer":
+        return past_disclaimer_text(row["messages"][-1]["content"])
     raise ValueError(f"unknown pair kind '{kind}'; kinds: {', '.join(KINDS)}")
 
 
