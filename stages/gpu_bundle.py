@@ -49,7 +49,7 @@ from medtune.stage import stage_main  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command_name", required=True)
-    p = sub.add_parser("build", help="here: the bundle in parts of at most 54 MB, in .device/")
+    p = sub.add_parser("build", help="here: the bundle in parts that fit one transfer beside the checkout, in .device/")
     p.add_argument("--presets", nargs="+", default=["qwen2.5-coder-1.5b"])
     p.add_argument("--python", default="3.12", help="the GPU machine's Python version")
     p.add_argument("--cuda-major", default="13", help="the GPU machine's CUDA major version (bitsandbytes library)")

